@@ -1,0 +1,110 @@
+"""Thread-safe access to one project database: a connection per thread, explicit transactions.
+
+SQLite connections must not be shared between threads mid-transaction, so every thread that touches
+the project gets its own connection (kept in a thread-local, all of them closed together). Writes run
+in ``BEGIN IMMEDIATE`` transactions, which take the write lock up front, so two writers queue on the
+busy timeout instead of failing with "database is locked" half-way; reads that must be consistent
+(snapshots) run in one deferred transaction, which in WAL mode sees a fixed version of the database
+while writers carry on. Nested ``write()`` blocks on one thread join the outer transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from engine.errors import ProjectError
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """Per-thread connections to ``path``; ``uri`` opens it through an SQLite URI (read-only modes)."""
+
+    def __init__(self, path: Path, *, uri: str | None = None, read_only: bool = False,
+                 synchronous: str = "FULL") -> None:
+        self.path = path
+        self._uri = uri
+        self.read_only = read_only
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+        self.reason = "opened read-only"
+
+    def connect(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        with self._lock:
+            if self._closed:
+                raise ProjectError(f"{self.path}: the project is closed")
+            target = self._uri if self._uri is not None else str(self.path)
+            # check_same_thread=False only so close() may close every thread's connection at the end.
+            conn = sqlite3.connect(target, uri=self._uri is not None, isolation_level=None,
+                                   check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+            self._connections.append(conn)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not self.read_only:
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        self._local.conn = conn
+        self._local.depth = 0
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One atomic, durable write: committed (and fsynced) when the block exits without error."""
+        if self.read_only:
+            raise ProjectError(f"{self.path}: the project is read-only ({self.reason})")
+        conn = self.connect()
+        depth = self._local.depth
+        if depth == 0:
+            conn.execute("BEGIN IMMEDIATE")
+        self._local.depth = depth + 1
+        try:
+            yield conn
+        except BaseException:
+            self._local.depth = depth
+            if depth == 0:
+                conn.execute("ROLLBACK")
+            raise
+        self._local.depth = depth
+        if depth == 0:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent read: every query in the block sees the same committed state."""
+        conn = self.connect()
+        depth = self._local.depth
+        if depth == 0:
+            conn.execute("BEGIN DEFERRED")
+        self._local.depth = depth + 1
+        try:
+            yield conn
+        finally:
+            self._local.depth = depth
+            if depth == 0:
+                conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every thread's connection; later use raises ProjectError."""
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed

@@ -1,0 +1,51 @@
+"""Frozen records the project store returns besides the shared ``engine.types`` ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """One class of a project: its name (the truth everywhere), display colour ``#rrggbb``, 0-based order."""
+
+    name: str
+    colour: str
+    order: int
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A checkpoint trained for (or used on) this project. ``created`` is Unix time in seconds."""
+
+    id: int
+    path: Path  # absolute; stored relative to the project folder when inside it
+    created: float
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What ``Project.import_labels`` did; ``warnings`` are the reader's and the merge's, one line each."""
+
+    images_matched: int
+    images_unmatched: int
+    boxes_added: int
+    boxes_skipped: int  # exact duplicates of boxes already in the project, or degenerate
+    classes_added: tuple[str, ...]
+    unmatched_paths: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What ``Project.export`` wrote."""
+
+    dst: Path
+    format: str
+    num_images: int
+    num_boxes: int
+    class_names: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
