@@ -1,0 +1,200 @@
+"""The model as the GUI sees it: load (checkpoint, COCO-pretrained, compact), detect, Detect All.
+
+Owns the ``ModelWorker`` (its own QThread; torch is imported there on the first load) and talks to it
+only through queued signals. Detections for the current image are applied to the Document only if
+the image id and generation still match the navigator's; anything else is dropped. When a model is
+loaded, a newly shown image whose status is ``new`` is detected automatically.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.controllers.navigator import Navigator
+from app.widgets.file_list import FileListDock
+from app.workers.base import WorkerPool
+from app.workers.model import DetectorFactory, ModelInfo, ModelSpec, ModelWorker
+from engine.resources import resource_path
+
+log = logging.getLogger(__name__)
+
+COMPACT_MODEL_DIR = resource_path("models")
+
+
+def compact_model_path() -> Path | None:
+    """The demo/compact checkpoint shipped under ``resources/models/`` (first ``*.pt``), if any."""
+    if not COMPACT_MODEL_DIR.is_dir():
+        return None
+    found = sorted(COMPACT_MODEL_DIR.glob("*.pt"))
+    return found[0] if found else None
+
+
+class ModelController(QObject):
+    model_ready = Signal(object)  # ModelInfo
+    model_failed = Signal(str)
+    loading_changed = Signal(bool)
+    detections_shown = Signal(int, int)  # image id, number of boxes
+    detection_failed = Signal(str)
+    batch_started = Signal(int)  # number of images
+    batch_progressed = Signal(int, int, float)  # done, total, eta seconds
+    batch_finished = Signal(int, int, bool)  # done, failed, cancelled
+    message = Signal(str)
+
+    _load_requested = Signal(object)
+    _detect_requested = Signal(int, int, object)
+    _detect_all_requested = Signal(object, object)
+
+    def __init__(self, pool: WorkerPool, document: Any, navigator: Navigator, file_list: FileListDock,
+                 factory: DetectorFactory | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._document = document
+        self._navigator = navigator
+        self._file_list = file_list
+        self.worker = ModelWorker(factory)
+        pool.start_service(self.worker)
+        self.info: ModelInfo | None = None
+        self.loading = False
+        self.batch_running = False
+        self.auto_detect = True
+        self.dropped = 0  # stale results thrown away (for tests and the log)
+        self._load_requested.connect(self.worker.load)
+        self._detect_requested.connect(self.worker.detect)
+        self._detect_all_requested.connect(self.worker.detect_all)
+        self.worker.model_loaded.connect(self._on_worker_model_loaded)
+        self.worker.model_failed.connect(self._on_worker_model_failed)
+        self.worker.detections_ready.connect(self._on_worker_detections_ready)
+        self.worker.detection_failed.connect(self._on_worker_detection_failed)
+        self.worker.batch_image_done.connect(self._on_worker_batch_image_done)
+        self.worker.batch_progressed.connect(self.batch_progressed)
+        self.worker.batch_finished.connect(self._on_worker_batch_finished)
+        navigator.image_shown.connect(self._on_navigator_image_shown)
+
+    # --- loading ----------------------------------------------------------------------------
+    def load(self, spec: ModelSpec) -> None:
+        self.loading = True
+        self.loading_changed.emit(True)
+        self.message.emit(f"Loading model {spec.display_name}…")
+        self._load_requested.emit(spec)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        self.load(ModelSpec("checkpoint", str(path)))
+
+    def load_pretrained(self, arch: str, title: str = "") -> None:
+        """Load torchvision's COCO weights (already downloaded; see the download dialog)."""
+        self.load(ModelSpec("pretrained", arch, title))
+
+    def load_compact(self) -> bool:
+        path = compact_model_path()
+        if path is None:
+            self.message.emit(f"No compact model found in {COMPACT_MODEL_DIR}")
+            self.model_failed.emit(f"no compact model in {COMPACT_MODEL_DIR}")
+            return False
+        self.load(ModelSpec("checkpoint", str(path), f"compact ({path.name})"))
+        return True
+
+    # --- detection --------------------------------------------------------------------------
+    def detect_current(self) -> bool:
+        """Ask for detections on the shown image; False when there is no model or no pixels."""
+        doc = self._document
+        if self.info is None or doc.record is None or doc.pixels is None:
+            if self.info is None:
+                self.message.emit("Load a model first (Model menu)")
+            return False
+        if doc.record.id != self._navigator.current_id:
+            return False
+        self._detect_requested.emit(doc.record.id, self._navigator.generation, doc.pixels)
+        self.message.emit(f"Detecting on {doc.record.path}…")
+        return True
+
+    def detect_all(self, project: Any) -> int:
+        """Auto-label every image not yet reviewed; returns how many were queued."""
+        if self.info is None or project is None or self.batch_running:
+            if self.info is None:
+                self.message.emit("Load a model first (Model menu)")
+            return 0
+        ids = [i for i in self._file_list.model.ids() if self._file_list.model.stored_status(i) != "reviewed"]
+        items = [(i, project.folder / self._file_list.model.path(i)) for i in ids]
+        if not items:
+            self.message.emit("Nothing to detect: every image is reviewed")
+            return 0
+        self.batch_running = True
+        self.batch_started.emit(len(items))
+        self._detect_all_requested.emit(project, items)
+        return len(items)
+
+    def cancel_batch(self) -> None:
+        self.worker.cancel_batch()  # sets a threading.Event; read between images
+
+    # --- worker slots -----------------------------------------------------------------------
+    @Slot(object)
+    def _on_worker_model_loaded(self, info: ModelInfo) -> None:
+        self.info = info
+        self.loading = False
+        self.loading_changed.emit(False)
+        self.message.emit(
+            f"Model ready: {info.title} ({info.num_classes} classes, {info.device}, loaded in {info.load_s:.1f} s)"
+        )
+        self.model_ready.emit(info)
+        record = self._document.record
+        if record is not None and self.auto_detect and record.status == "new":
+            self.detect_current()
+
+    @Slot(str)
+    def _on_worker_model_failed(self, message: str) -> None:
+        self.loading = False
+        self.loading_changed.emit(False)
+        self.message.emit(f"Model not loaded: {message}")
+        self.model_failed.emit(message)
+
+    @Slot(int)
+    def _on_navigator_image_shown(self, image_id: int) -> None:
+        self.worker.latest_generation = self._navigator.generation
+        record = self._document.record
+        if self.info is not None and self.auto_detect and record is not None and record.status == "new":
+            self.detect_current()
+
+    def _is_current(self, image_id: int, generation: int) -> bool:
+        record = self._document.record
+        return (
+            record is not None and record.id == image_id
+            and image_id == self._navigator.current_id and generation == self._navigator.generation
+        )
+
+    @Slot(int, int, object)
+    def _on_worker_detections_ready(self, image_id: int, generation: int, detections: list) -> None:
+        if not self._is_current(image_id, generation):
+            self.dropped += 1
+            log.debug("dropped stale detections for image %d (generation %d)", image_id, generation)
+            return
+        self._document.set_predictions(detections)
+        shown = len(self._document.visible_boxes())
+        self.message.emit(f"{len(detections)} detections ({shown} shown at score ≥ {self._document.score_thresh:.2f})")
+        self.detections_shown.emit(image_id, len(detections))
+
+    @Slot(int, int, str)
+    def _on_worker_detection_failed(self, image_id: int, generation: int, message: str) -> None:
+        if self._is_current(image_id, generation):
+            self.message.emit(f"Detection failed: {message}")
+            self.detection_failed.emit(message)
+
+    @Slot(int, int, str)
+    def _on_worker_batch_image_done(self, image_id: int, num_boxes: int, error: str) -> None:
+        if error:
+            self._file_list.set_unreadable(image_id, error)
+            return
+        if self._file_list.model.stored_status(image_id) == "new":
+            self._file_list.set_status(image_id, "predicted")
+        if image_id == self._navigator.current_id:
+            self._navigator.show_image(image_id)  # reload its boxes from the store
+
+    @Slot(int, int, bool)
+    def _on_worker_batch_finished(self, done: int, failed: int, cancelled: bool) -> None:
+        self.batch_running = False
+        verb = "cancelled after" if cancelled else "finished:"
+        extra = f", {failed} unreadable" if failed else ""
+        self.message.emit(f"Detect All {verb} {done} images{extra}")
+        self.batch_finished.emit(done, failed, cancelled)

@@ -1,0 +1,138 @@
+"""Opening a folder as a project (in a worker), and running export/import in workers.
+
+``open_folder`` scans and opens the store off the GUI thread; when it returns, the Document, the
+file list and the navigator switch to it and the first image is shown. Errors arrive as one line
+(``open_failed``) and the previous project stays open. Export and import report back through
+``task_finished`` / ``task_failed``; after an import the current image's boxes are reloaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.controllers.navigator import Navigator
+from app.widgets.file_list import FileListDock
+from app.workers.base import WorkerPool
+from app.workers.tasks import OpenedProject, export_worker, import_worker, open_project_worker
+
+log = logging.getLogger(__name__)
+
+
+class ProjectController(QObject):
+    project_opened = Signal(object)  # OpenedProject
+    open_failed = Signal(str)
+    task_finished = Signal(str, object)  # "export" | "import", report
+    task_failed = Signal(str, str)  # "export" | "import", message
+    message = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, pool: WorkerPool, document: Any, file_list: FileListDock, navigator: Navigator,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = pool
+        self._document = document
+        self._file_list = file_list
+        self._navigator = navigator
+        self.project: Any = None
+        self.opening: Path | None = None
+
+    # --- open / close -----------------------------------------------------------------------
+    def open_folder(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        self.opening = folder
+        self.message.emit(f"Opening {folder}…")
+        self.busy_changed.emit(True)
+        worker = open_project_worker(folder)
+        worker.returned.connect(self._on_open_returned)
+        worker.errored.connect(self._on_open_errored)
+        self._pool.start(worker)
+
+    def close_project(self) -> None:
+        project, self.project = self.project, None
+        self._navigator.set_project(None)
+        self._document.set_project(None)
+        if project is not None:
+            try:
+                project.close()
+            except Exception:  # closing must never stop the app from closing
+                log.exception("closing the project failed")
+
+    @Slot(object)
+    def _on_open_returned(self, opened: OpenedProject) -> None:
+        self.busy_changed.emit(False)
+        self.close_project()
+        self.project = opened.project
+        self.opening = None
+        self._document.set_project(opened.project)
+        self._navigator.set_project(opened.project)
+        self._file_list.set_records(opened.records)
+        text = f"Opened {opened.project.folder.name}: {len(opened.records)} images"
+        if opened.read_only_reason:
+            text += f" — read-only ({opened.read_only_reason}); edits are not saved"
+        elif not opened.records:
+            text += " — no images found in this folder"
+        self.message.emit(text)
+        self.project_opened.emit(opened)
+        self._navigator.show_first()
+
+    @Slot(str)
+    def _on_open_errored(self, message: str) -> None:
+        self.busy_changed.emit(False)
+        self.opening = None
+        self.message.emit(f"Could not open the folder: {message}")
+        self.open_failed.emit(message)
+
+    # --- export / import --------------------------------------------------------------------
+    def export(self, dst: str | Path, fmt: str, *, reviewed_only: bool) -> bool:
+        if self.project is None:
+            self.task_failed.emit("export", "open a folder first")
+            return False
+        worker = export_worker(self.project, Path(dst), fmt, reviewed_only=reviewed_only)
+        worker.returned.connect(self._on_export_returned)
+        worker.errored.connect(self._on_export_errored)
+        self.message.emit(f"Exporting {fmt.upper()} to {dst}…")
+        self._pool.start(worker)
+        return True
+
+    def import_labels(self, src: str | Path, fmt: str) -> bool:
+        if self.project is None:
+            self.task_failed.emit("import", "open a folder first")
+            return False
+        if self.project.read_only:
+            self.task_failed.emit("import", "the project is read-only")
+            return False
+        worker = import_worker(self.project, Path(src), fmt)
+        worker.returned.connect(self._on_import_returned)
+        worker.errored.connect(self._on_import_errored)
+        self.message.emit(f"Importing {fmt.upper()} labels from {src}…")
+        self._pool.start(worker)
+        return True
+
+    @Slot(object)
+    def _on_export_returned(self, report: Any) -> None:
+        self.message.emit(f"Exported {report.num_images} images, {report.num_boxes} boxes to {report.dst}")
+        self.task_finished.emit("export", report)
+
+    @Slot(str)
+    def _on_export_errored(self, message: str) -> None:
+        self.message.emit(f"Export failed: {message}")
+        self.task_failed.emit("export", message)
+
+    @Slot(object)
+    def _on_import_returned(self, report: Any) -> None:
+        if self.project is not None:
+            self._file_list.set_records(self.project.images())
+            self._document.classes_changed.emit()
+            if self._navigator.current_id is not None:
+                self._navigator.show_image(self._navigator.current_id)
+        self.message.emit(f"Imported {report.boxes_added} boxes on {report.images_matched} images")
+        self.task_finished.emit("import", report)
+
+    @Slot(str)
+    def _on_import_errored(self, message: str) -> None:
+        self.message.emit(f"Import failed: {message}")
+        self.task_failed.emit("import", message)

@@ -1,0 +1,167 @@
+"""Start the app: the QApplication, the main window, then the folder, model and screenshot asked for.
+
+``main(args)`` is what ``retinalab gui`` and ``python -m app`` call (``args.folder``, ``args.demo``,
+``args.weights``, ``args.screenshot``). The window is shown before anything slow starts; opening the
+folder and loading the model happen in workers. With ``--screenshot`` a ``ScreenshotJob`` waits until
+the first image (and its detections, when a model was given) is on screen, saves the window with
+``QWidget.grab`` and quits; a timeout makes sure it never hangs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtWidgets import QApplication
+
+from app.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_TIMEOUT_S = float(os.environ.get("RETINALAB_SCREENSHOT_TIMEOUT", "180"))
+
+
+class ScreenshotJob(QObject):
+    """Saves ``window`` as PNG once it shows what was asked for, then exits the event loop."""
+
+    def __init__(self, window: MainWindow, path: Path, *, wants_image: bool, wants_model: bool,
+                 timeout_s: float = SCREENSHOT_TIMEOUT_S) -> None:
+        super().__init__(window)
+        self._window = window
+        self.path = path
+        self._wants_image = wants_image
+        self._wants_model = wants_model
+        self.exit_code = 0
+        self._done = False
+        window.navigator.image_shown.connect(self._on_image_shown)
+        window.projects.project_opened.connect(self._on_project_opened)
+        window.projects.open_failed.connect(self._on_failed)
+        window.models.detections_shown.connect(self._on_detections_shown)
+        window.models.detection_failed.connect(self._on_failed)
+        window.models.model_failed.connect(self._on_failed)
+        window.models.model_ready.connect(self._on_model_ready)
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self._on_timeout)
+        self._timer.start(int(timeout_s * 1000))
+        if not wants_image and not wants_model:
+            QTimer.singleShot(0, self._check)
+
+    def _ready(self) -> bool:
+        doc = self._window.document
+        if self._wants_image and doc.record is None:
+            return False
+        if self._wants_model:
+            models = self._window.models
+            if models.info is None:
+                return False
+            if doc.record is not None and doc.pixels is not None and doc.record.status == "new":
+                return False  # its detections are on the way
+        return True
+
+    @Slot()
+    def _check(self) -> None:
+        if not self._done and self._ready():
+            self._finish()
+
+    @Slot(object)
+    def _on_project_opened(self, opened: Any) -> None:
+        if not opened.records:
+            self._wants_image = False
+        self._check()
+
+    @Slot(int)
+    def _on_image_shown(self, _image_id: int) -> None:
+        self._check()
+
+    @Slot(object)
+    def _on_model_ready(self, _info: Any) -> None:
+        self._check()
+
+    @Slot(int, int)
+    def _on_detections_shown(self, _image_id: int, _count: int) -> None:
+        self._check()
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        log.warning("screenshot: %s", message)
+        self.exit_code = 1
+        self._wants_model = False
+        if self._window.projects.opening is None and (self._window.projects.project is None
+                                                      or self._window.document.record is not None):
+            self._wants_image = False
+        self._check()
+
+    @Slot()
+    def _on_timeout(self) -> None:
+        if not self._done:
+            print(f"warning: screenshot timed out after {self._timer.interval() / 1000:.0f} s; "
+                  "saving what is shown", file=sys.stderr)
+            self.exit_code = 1
+            self._finish()
+
+    def _finish(self) -> None:
+        self._done = True
+        self._timer.stop()
+        QTimer.singleShot(150, self._save)  # let the last updates paint
+
+    @Slot()
+    def _save(self) -> None:
+        QApplication.processEvents()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._window.grab().save(str(self.path), "PNG"):
+            print(f"error: could not write {self.path}", file=sys.stderr)
+            self.exit_code = 1
+        else:
+            print(f"saved {self.path}")
+        self._window.close()
+        QApplication.exit(self.exit_code)
+
+
+def open_demo(window: MainWindow) -> bool:
+    """Open the demo project with the demo model. The demo data arrive in a later issue; until then
+    the compact model is loaded if present and the status bar says what is missing."""
+    from app.controllers.model import compact_model_path
+
+    if compact_model_path() is None:
+        window.status.show_message(
+            "The demo project and model are not installed yet (resources/models/ is empty): "
+            "open a folder of images with File › Open Folder"
+        )
+        return False
+    window.models.load_compact()
+    window.status.show_message("Demo model loaded; open a folder of images to try it")
+    return True
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the GUI until the window closes; returns the process exit status."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("RetinaLab")
+    window = MainWindow()
+    window.show()
+    folder = getattr(args, "folder", None)
+    weights = getattr(args, "weights", None)
+    screenshot = getattr(args, "screenshot", None)
+    job = None
+    if screenshot:
+        job = ScreenshotJob(window, Path(screenshot), wants_image=bool(folder), wants_model=bool(weights))
+    if weights:
+        window.models.load_checkpoint(weights)
+    if folder:
+        if not Path(folder).is_dir():
+            window.status.show_message(f"Not a folder: {folder}")
+            if job is not None:
+                job.exit_code = 2
+                window.projects.open_failed.emit(f"not a folder: {folder}")
+        else:
+            window.projects.open_folder(folder)
+    elif getattr(args, "demo", False):
+        open_demo(window)
+    code = app.exec()
+    window.shutdown()
+    return int(job.exit_code if job is not None else code)

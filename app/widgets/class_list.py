@@ -1,0 +1,150 @@
+"""The class list dock: the project's classes with their colours; add, rename, recolour, reorder.
+
+A view of the Document: it rebuilds on ``classes_changed`` and changes classes only through the
+Document's methods (which write through to the store). Double-click or selecting a class makes it
+the label for new boxes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Slot
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QDockWidget,
+    QHBoxLayout,
+    QInputDialog,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class ClassListDock(QDockWidget):
+    def __init__(self, document: Any, parent: QWidget | None = None) -> None:
+        super().__init__("Classes", parent)
+        self.setObjectName("class_list_dock")
+        self._document = document
+        self.list = QListWidget()
+        self.list.setObjectName("class_list")
+        buttons = {}
+        row = QHBoxLayout()
+        for name, tip in (("add", "Add a class"), ("rename", "Rename the selected class"),
+                          ("colour", "Change the selected class's colour"),
+                          ("up", "Move up"), ("down", "Move down")):
+            button = QPushButton({"up": "↑", "down": "↓"}.get(name, name.capitalize()))
+            button.setObjectName(f"class_{name}")
+            button.setToolTip(tip)
+            row.addWidget(button)
+            buttons[name] = button
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(row)
+        self.setWidget(body)
+        buttons["add"].clicked.connect(self._on_add_clicked)
+        buttons["rename"].clicked.connect(self._on_rename_clicked)
+        buttons["colour"].clicked.connect(self._on_colour_clicked)
+        buttons["up"].clicked.connect(self._on_up_clicked)
+        buttons["down"].clicked.connect(self._on_down_clicked)
+        self.list.currentTextChanged.connect(self._on_list_current_text_changed)
+        document.classes_changed.connect(self.refresh)
+        self.refresh()
+
+    # --- public API (also what the buttons do) ----------------------------------------------
+    def names(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+    def selected_name(self) -> str | None:
+        item = self.list.currentItem()
+        return item.text() if item is not None else None
+
+    def select_name(self, name: str) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).text() == name:
+                self.list.setCurrentRow(i)
+
+    def add_class(self, name: str, colour: str | None = None) -> None:
+        name = name.strip()
+        if name:
+            self._document.add_class(name, colour)
+            self.select_name(name)
+
+    def rename_selected(self, new: str) -> None:
+        old = self.selected_name()
+        if old and new.strip() and new.strip() != old:
+            self._document.rename_class(old, new.strip())
+            self.select_name(new.strip())
+
+    def recolour_selected(self, colour: str) -> None:
+        name = self.selected_name()
+        if name and QColor(colour).isValid():
+            self._document.set_class_colour(name, QColor(colour).name())
+
+    def move_selected(self, delta: int) -> None:
+        name = self.selected_name()
+        names = self.names()
+        if name is None:
+            return
+        i = names.index(name)
+        j = i + delta
+        if 0 <= j < len(names):
+            names[i], names[j] = names[j], names[i]
+            self._document.reorder_classes(names)
+            self.select_name(name)
+
+    @Slot()
+    def refresh(self) -> None:
+        current = self.selected_name()
+        self.list.blockSignals(True)
+        self.list.clear()
+        for name in self._document.class_names():
+            pixmap = QPixmap(14, 14)
+            pixmap.fill(QColor(self._document.class_colour(name)))
+            self.list.addItem(QListWidgetItem(QIcon(pixmap), name))
+        self.list.blockSignals(False)
+        if current:
+            self.select_name(current)
+
+    # --- button slots (dialogs) -------------------------------------------------------------
+    @Slot()
+    def _on_add_clicked(self) -> None:
+        name, ok = QInputDialog.getText(self, "Add class", "Class name:")
+        if ok:
+            self.add_class(name)
+
+    @Slot()
+    def _on_rename_clicked(self) -> None:
+        old = self.selected_name()
+        if old is None:
+            return
+        new, ok = QInputDialog.getText(self, "Rename class", f"New name for “{old}”:", text=old)
+        if ok:
+            self.rename_selected(new)
+
+    @Slot()
+    def _on_colour_clicked(self) -> None:
+        name = self.selected_name()
+        if name is None:
+            return
+        colour = QColorDialog.getColor(QColor(self._document.class_colour(name)), self, f"Colour of {name}")
+        if colour.isValid():
+            self.recolour_selected(colour.name())
+
+    @Slot()
+    def _on_up_clicked(self) -> None:
+        self.move_selected(-1)
+
+    @Slot()
+    def _on_down_clicked(self) -> None:
+        self.move_selected(+1)
+
+    @Slot(str)
+    def _on_list_current_text_changed(self, name: str) -> None:
+        if name:
+            self._document.set_current_label(name)

@@ -1,0 +1,67 @@
+"""One-shot background jobs: open a project, export, import labels, download pretrained weights.
+
+Each is a plain function ``fn(report, should_stop) -> result`` wrapped in a ``FunctionWorker`` by
+the ``*_worker`` factories, so the GUI thread never scans a folder, reads an annotation file or
+writes a dataset. Results are frozen dataclasses the GUI can show as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.workers.base import FunctionWorker, ProgressFn, StopFn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OpenedProject:
+    """A project opened by ``open_project_worker``: the store and its images, ready to list."""
+
+    project: Any  # engine.project.Project
+    records: tuple[Any, ...]  # ImageRecord, in the store's order
+    read_only_reason: str | None
+
+
+def open_project(folder: Path) -> OpenedProject:
+    from engine.errors import ProjectError
+    from engine.project import Project
+
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise ProjectError(f"not a folder: {folder}")
+    try:
+        project = Project.open(folder)
+    except ProjectError:
+        if os.access(folder, os.W_OK):
+            raise
+        project = Project.open(folder, read_only=True)
+    reason = project.read_only_reason if getattr(project, "read_only", False) else None
+    if getattr(project, "read_only", False) and not reason:
+        reason = "the folder is read-only"
+    return OpenedProject(project, tuple(project.images()), reason)
+
+
+def open_project_worker(folder: Path) -> FunctionWorker:
+    def job(report: ProgressFn, should_stop: StopFn) -> OpenedProject:
+        return open_project(folder)
+
+    return FunctionWorker(job, name=f"open {Path(folder).name}")
+
+
+def export_worker(project: Any, dst: Path, fmt: str, *, reviewed_only: bool) -> FunctionWorker:
+    def job(report: ProgressFn, should_stop: StopFn) -> Any:
+        return project.export(Path(dst), fmt, reviewed_only=reviewed_only)
+
+    return FunctionWorker(job, name=f"export {fmt}")
+
+
+def import_worker(project: Any, src: Path, fmt: str) -> FunctionWorker:
+    def job(report: ProgressFn, should_stop: StopFn) -> Any:
+        return project.import_labels(Path(src), fmt)
+
+    return FunctionWorker(job, name=f"import {fmt}")
