@@ -1,0 +1,419 @@
+"""CameraPanel: the live camera / video view with its controls, self-contained.
+
+It owns the capture thread, the live-detection thread and the one-shot jobs that put frames into the
+project, and talks to the rest of the app only through two callables given at construction
+(``project_provider() -> Project | None``, ``detector_provider() -> Detector | None``, the latter called
+on the detection thread) and its signals: ``frame_grabbed(image_id, path)`` asks the app to open a grabbed
+frame for labeling, ``frames_added``, ``error_reported(message)``. Every failure (a camera that will not
+open or is unplugged, a bad file, a read-only project) is shown in the panel and emitted, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider,
+                               QSpinBox, QVBoxLayout, QWidget)
+
+from app.camera.capture_worker import CaptureThread, SourceFactory, SourceInfo
+from app.camera.grab import AddedFrames, GrabbedFrame, add_every_nth, grab_into_project
+from app.camera.live_detect import DetectorProvider, LiveDetections, LiveDetectThread
+from app.camera.view import CameraView
+from app.workers.base import FunctionWorker, WorkerPool
+from engine.video import CaptureSource, Frame
+
+logger = logging.getLogger(__name__)
+
+ProjectProvider = Callable[[], Any]
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(max(0.0, seconds), 60.0)
+    return f"{int(minutes):02d}:{secs:05.2f}"
+
+
+class CameraPanel(QWidget):
+    """Live view + controls; see the module docstring for how it connects to the app."""
+
+    frame_grabbed = Signal(int, str)  # image id, PNG path
+    frames_added = Signal(int, int)  # PNGs written, images new to the project
+    error_reported = Signal(str)
+    source_opened = Signal(object)  # SourceInfo
+    source_closed = Signal()
+
+    def __init__(self, project_provider: ProjectProvider, detector_provider: DetectorProvider,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("cameraPanel")
+        self._project_provider = project_provider
+        self._detector_provider = detector_provider
+        self._capture: CaptureThread | None = None
+        self._live: LiveDetectThread | None = None
+        self._info: SourceInfo | None = None
+        self._video_path: Path | None = None
+        self._playing = False
+        self._running = False  # the capture thread is reading (False after an error or close)
+        self._pool = WorkerPool(self)
+        self._build()
+        self._stats_timer = QTimer(self)
+        self._stats_timer.setInterval(500)
+        self._stats_timer.timeout.connect(self._on_stats_timer)
+        self._update_controls()
+
+    # -- layout ----------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.view = CameraView(self)
+        self.status_label = QLabel("", objectName="cameraStatus", wordWrap=True)
+        self.stats_label = QLabel("", objectName="cameraStats")
+        self.play_button = QPushButton("Play", objectName="cameraPlayPause")
+        self.play_button.setToolTip("Play / pause (Space)")
+        self.seek_slider = QSlider(Qt.Orientation.Horizontal, objectName="cameraSeek")
+        self.time_label = QLabel("", objectName="cameraTime")
+        self.detect_check = QCheckBox("Detect", objectName="cameraDetect", checked=True)
+        self.score_spin = QDoubleSpinBox(objectName="cameraScore", minimum=0.0, maximum=1.0,
+                                         singleStep=0.05, value=0.3, decimals=2, prefix="min score ")
+        self.grab_button = QPushButton("Grab Frame (G)", objectName="cameraGrab")
+        self.grab_button.setToolTip("Save this frame into the project (captures/) with its detections")
+        self.every_spin = QSpinBox(objectName="cameraEveryN", minimum=1, maximum=10000, value=10,
+                                   prefix="every ", suffix=" th")
+        self.add_button = QPushButton("Add Frames", objectName="cameraAddEveryN")
+        self.add_button.setToolTip("Add every N-th frame of this video to the project (captures/)")
+        self.close_button = QPushButton("Close", objectName="cameraClose")
+
+        transport = QHBoxLayout()
+        transport.addWidget(self.play_button)
+        transport.addWidget(self.seek_slider, 1)
+        transport.addWidget(self.time_label)
+        actions = QHBoxLayout()
+        actions.addWidget(self.detect_check)
+        actions.addWidget(self.score_spin)
+        actions.addStretch(1)
+        actions.addWidget(self.grab_button)
+        actions.addWidget(self.every_spin)
+        actions.addWidget(self.add_button)
+        actions.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(transport)
+        layout.addLayout(actions)
+        layout.addWidget(self.stats_label)
+        layout.addWidget(self.status_label)
+
+        self.play_button.clicked.connect(self.toggle_playing)
+        self.seek_slider.valueChanged.connect(self._on_seek_slider_changed)
+        self.detect_check.toggled.connect(self.set_detection_enabled)
+        self.score_spin.valueChanged.connect(self._on_score_changed)
+        self.grab_button.clicked.connect(self.grab_frame)
+        self.add_button.clicked.connect(self._on_add_clicked)
+        self.close_button.clicked.connect(self.close_source)
+        for keys, slot in (("G", self.grab_frame), ("Space", self.toggle_playing)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self._slider_updating = False
+
+    # -- opening and closing ---------------------------------------------------------------------------
+    def open_camera(self, index: int) -> None:
+        self.open_source(lambda: CaptureSource(int(index)), name=f"camera {index}")
+
+    def open_video(self, path: str | Path) -> None:
+        path = Path(path)
+        self.open_source(lambda: CaptureSource(path), name=path.name, video_path=path)
+
+    def open_source(self, factory: SourceFactory, *, name: str = "", video_path: Path | None = None,
+                    start_paused: bool = False) -> None:
+        """Start streaming from ``factory()`` (built and opened on the capture thread)."""
+        self.close_source()
+        self._video_path = video_path
+        self.view.clear(f"Opening {name}…" if name else "Opening…")
+        self.view.reset_stats()
+        self._set_status("")
+        capture = CaptureThread(factory, start_paused=start_paused, parent=self)
+        worker = capture.worker
+        worker.opened.connect(self._on_capture_opened)
+        worker.frame_captured.connect(self._on_capture_frame)
+        worker.playing_changed.connect(self._on_capture_playing_changed)
+        worker.end_reached.connect(self._on_capture_end_reached)
+        worker.errored.connect(self._on_capture_errored)
+        worker.finished.connect(self._on_capture_finished)
+        self._capture = capture
+        self._running = True
+        if self.detect_check.isChecked():
+            self._start_live_detection()
+        capture.start()
+        self._stats_timer.start()
+        self._update_controls()
+
+    def close_source(self) -> None:
+        """Stop streaming (waits for the capture thread) and clear the view."""
+        self._stop_live_detection()
+        if self._capture is not None:
+            capture, self._capture = self._capture, None
+            capture.stop()
+            capture.deleteLater()
+            self.view.clear()
+            self.source_closed.emit()
+        self._info = None
+        self._playing = False
+        self._running = False
+        self._stats_timer.stop()
+        self.stats_label.setText("")
+        self._update_controls()
+
+    def shutdown(self) -> None:
+        """Stop every thread this panel started and wait for them (call before the app quits)."""
+        self.close_source()
+        self._pool.await_workers()
+
+    # -- transport -------------------------------------------------------------------------------------
+    @property
+    def source_info(self) -> SourceInfo | None:
+        return self._info
+
+    @property
+    def is_open(self) -> bool:
+        return self._capture is not None
+
+    @property
+    def is_playing(self) -> bool:
+        return self._playing
+
+    def play(self) -> None:
+        if self._capture is not None:
+            self._capture.worker.resume()
+
+    def pause(self) -> None:
+        if self._capture is not None:
+            self._capture.worker.pause()
+
+    @Slot()
+    def toggle_playing(self) -> None:
+        if self._capture is not None:
+            if self._capture.worker.is_paused:
+                self.play()
+            else:
+                self.pause()
+
+    def seek(self, index: int) -> None:
+        if self._capture is not None and self._info is not None and self._info.is_file:
+            self._capture.worker.seek(index)
+
+    # -- detection -------------------------------------------------------------------------------------
+    @Slot(bool)
+    def set_detection_enabled(self, enabled: bool) -> None:
+        if self.detect_check.isChecked() != enabled:
+            self.detect_check.setChecked(enabled)  # re-enters through toggled
+            return
+        if enabled and self._capture is not None:
+            self._start_live_detection()
+        elif not enabled:
+            self._stop_live_detection()
+            self.view.clear_detections()
+
+    def _start_live_detection(self) -> None:
+        if self._live is not None or self._capture is None:
+            return
+        live = LiveDetectThread(self._detector_provider, score_thresh=self.score_spin.value(), parent=self)
+        live.worker.detections_ready.connect(self._on_live_detections)
+        live.worker.errored.connect(self._on_live_errored)
+        self._live = live
+        live.start()
+        self._capture.worker.set_frame_sink(live.worker.submit)
+        frame = self.view.current_frame()
+        if frame is not None:  # a paused source still gets boxes for the frame on screen
+            live.worker.submit(frame)
+
+    def _stop_live_detection(self) -> None:
+        if self._capture is not None:
+            self._capture.worker.set_frame_sink(None)
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.stop()
+            live.deleteLater()
+
+    @Slot(float)
+    def _on_score_changed(self, value: float) -> None:
+        if self._live is not None:
+            self._live.worker.set_score_thresh(value)
+            frame = self.view.current_frame()
+            if frame is not None and not self._playing:
+                self._live.worker.submit(frame)
+
+    # -- grabbing into the project ---------------------------------------------------------------------
+    @Slot()
+    def grab_frame(self) -> None:
+        """Save the frame on screen into the project with its detections (on a worker thread)."""
+        frame = self.view.current_frame()
+        if frame is None or self._info is None:
+            self._report("Nothing to grab: open a camera or video first.")
+            return
+        project = self._project_provider()
+        if project is None:
+            self._report("Open a project first: grabbed frames are saved into its captures/ folder.")
+            return
+        result = self.view.current_detections()
+        detections = result.detections if result is not None and result.frame_index == frame.index else None
+        detect = self._detector_provider if self.detect_check.isChecked() and detections is None else None
+        info, score = self._info, self.score_spin.value()
+
+        def job(report: Callable[..., None], should_stop: Callable[[], bool]) -> GrabbedFrame:
+            dets = detections
+            if dets is None:
+                detector = detect() if detect is not None else None
+                dets = detector.predict([frame.pixels], score_thresh=score)[0] if detector else ()
+            return grab_into_project(project, frame, dets, source_name=info.name, is_file=info.is_file)
+
+        self._run_job(job, "grab frame", self._on_grab_returned)
+        self._set_status(f"Grabbing frame {frame.index}…")
+
+    @Slot()
+    def _on_add_clicked(self) -> None:
+        self.add_every_nth(self.every_spin.value())
+
+    def add_every_nth(self, step: int) -> None:
+        """Add frames 0, N, 2N, ... of the open video file to the project (on a worker thread)."""
+        if self._video_path is None:
+            self._report("Adding every N-th frame works on a video file; open one first.")
+            return
+        project = self._project_provider()
+        if project is None:
+            self._report("Open a project first: frames are saved into its captures/ folder.")
+            return
+        video = self._video_path
+
+        def job(report: Callable[..., None], should_stop: Callable[[], bool]) -> AddedFrames:
+            return add_every_nth(project, video, step, report=report, should_stop=should_stop)
+
+        worker = self._run_job(job, "add frames", self._on_frames_added_returned)
+        worker.progressed.connect(self._on_job_progressed)
+        self._set_status(f"Adding every {step}th frame of {video.name}…")
+
+    def _run_job(self, job: Callable[..., Any], name: str, on_returned: Callable[[Any], None]) -> FunctionWorker:
+        worker = FunctionWorker(job, name=name)
+        worker.returned.connect(on_returned)
+        worker.errored.connect(self._on_job_errored)
+        self._pool.start(worker)
+        return worker
+
+    @Slot(object)
+    def _on_grab_returned(self, grabbed: GrabbedFrame) -> None:
+        self._set_status(f"Saved {grabbed.path.name} with {grabbed.num_predictions} predictions.")
+        self.frame_grabbed.emit(grabbed.image_id, str(grabbed.path))
+
+    @Slot(object)
+    def _on_frames_added_returned(self, added: AddedFrames) -> None:
+        self._set_status(f"Added {added.written} frames to {added.folder.name}/ ({added.added} new).")
+        self.frames_added.emit(added.written, added.added)
+
+    @Slot(int, int, str)
+    def _on_job_progressed(self, done: int, total: int, message: str) -> None:
+        self._set_status(f"Adding frames: {done}/{total or '?'}")
+
+    @Slot(str)
+    def _on_job_errored(self, message: str) -> None:
+        self._report(message)
+
+    # -- capture signals -------------------------------------------------------------------------------
+    def _from_current_capture(self) -> bool:
+        return self._capture is not None and self.sender() is self._capture.worker
+
+    @Slot(object)
+    def _on_capture_opened(self, info: SourceInfo) -> None:
+        if not self._from_current_capture():
+            return
+        self._info = info
+        self._slider_updating = True
+        self.seek_slider.setRange(0, max(0, (info.frame_count or 1) - 1))
+        self.seek_slider.setValue(0)
+        self._slider_updating = False
+        self._set_status(f"{info.name}: {info.fps:.1f} fps"
+                         + (f", {info.frame_count} frames" if info.frame_count else ", live"))
+        self._update_controls()
+        self.source_opened.emit(info)
+
+    @Slot(QImage, object)
+    def _on_capture_frame(self, image: QImage, frame: Frame) -> None:
+        if not self._from_current_capture():
+            return
+        self.view.show_frame(image, frame)
+        info = self._info
+        if info is not None and info.is_file:
+            self._slider_updating = True
+            self.seek_slider.setValue(frame.index)
+            self._slider_updating = False
+            total = (info.frame_count or 0) / info.fps if info.fps else 0.0
+            self.time_label.setText(f"{_clock(frame.time_s)} / {_clock(total)}")
+        elif info is not None:
+            self.time_label.setText(_clock(frame.time_s))
+
+    @Slot(bool)
+    def _on_capture_playing_changed(self, playing: bool) -> None:
+        if self._from_current_capture():
+            self._playing = playing
+            self._update_controls()
+
+    @Slot()
+    def _on_capture_end_reached(self) -> None:
+        if self._from_current_capture():
+            self._set_status("End of video. Play starts it again.")
+
+    @Slot(str)
+    def _on_capture_errored(self, message: str) -> None:
+        if not self._from_current_capture():
+            return
+        self.view.show_message(message)
+        self._report(message)
+
+    @Slot()
+    def _on_capture_finished(self) -> None:
+        if not self._from_current_capture():
+            return
+        self._stop_live_detection()
+        self._playing = False
+        self._running = False
+        self._update_controls()
+
+    @Slot(object)
+    def _on_live_detections(self, result: LiveDetections) -> None:
+        if self._live is not None and self.sender() is self._live.worker:
+            self.view.show_detections(result)
+
+    @Slot(str)
+    def _on_live_errored(self, message: str) -> None:
+        if self._live is not None and self.sender() is self._live.worker:
+            self._report(f"Live detection: {message}")
+
+    @Slot(int)
+    def _on_seek_slider_changed(self, value: int) -> None:
+        if not self._slider_updating:
+            self.seek(value)
+
+    @Slot()
+    def _on_stats_timer(self) -> None:
+        self.stats_label.setText(self.view.stats_text() if self.view.current_frame() is not None else "")
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def _report(self, message: str) -> None:
+        self._set_status(message, error=True)
+        self.error_reported.emit(message)
+
+    def _set_status(self, text: str, *, error: bool = False) -> None:
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet("color: #c0392b;" if error else "")
+
+    def _update_controls(self) -> None:
+        streaming = self._running and self._info is not None
+        is_file = streaming and self._info.is_file
+        self.play_button.setText("Pause" if self._playing else "Play")
+        self.play_button.setEnabled(streaming)
+        self.seek_slider.setEnabled(is_file)
+        self.every_spin.setEnabled(self._video_path is not None)
+        self.add_button.setEnabled(self._video_path is not None)
+        self.grab_button.setEnabled(self._info is not None and self.view.current_frame() is not None
+                                    or streaming)
+        self.close_button.setEnabled(self._capture is not None)
