@@ -1,0 +1,133 @@
+"""The scene: the image as a pixmap and one ``BoxItem`` per box, kept in step with a ``Document``.
+
+The scene is a view of the document. It builds all items only when another image becomes current and
+otherwise applies the document's incremental signals (``boxes_added`` / ``boxes_removed`` /
+``boxes_updated`` with ids, ``selection_changed``, ``score_thresh_changed``) to the affected items
+only, through a ``box_id -> BoxItem`` dict. Scene coordinates are image pixels: the pixmap sits at
+(0, 0) and the scene rectangle is the image, so moving a box never grows the scene.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QRectF, Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene
+
+from app.canvas import render
+from app.canvas.box_item import BoxItem
+from app.document import Document
+
+
+class CanvasScene(QGraphicsScene):
+    """Image and box items of ``document``'s current image."""
+
+    def __init__(self, document: Document, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.setBackgroundBrush(render.BACKGROUND)
+        self._items: dict[int, BoxItem] = {}
+        self._selected: set[int] = set()
+        self._pixmap_item = QGraphicsPixmapItem()
+        self._pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self._pixmap_item.setZValue(0.0)
+        self.addItem(self._pixmap_item)
+        document.image_changed.connect(self._on_document_image_changed)
+        document.boxes_added.connect(self._on_document_boxes_added)
+        document.boxes_removed.connect(self._on_document_boxes_removed)
+        document.boxes_updated.connect(self._on_document_boxes_updated)
+        document.selection_changed.connect(self._on_document_selection_changed)
+        document.score_thresh_changed.connect(self._on_document_score_thresh_changed)
+        self._on_document_image_changed()
+
+    # ---- queries used by the view and tools -----------------------------------------------------
+    def box_item(self, box_id: int) -> BoxItem | None:
+        return self._items.get(box_id)
+
+    def box_items(self) -> list[BoxItem]:
+        return list(self._items.values())
+
+    def image_rect(self) -> QRectF:
+        return self._pixmap_item.boundingRect() if self.document.pixels is not None else QRectF()
+
+    def boxes_at(self, x: float, y: float) -> list[BoxItem]:
+        """Visible box items under the image point (x, y), smallest area first."""
+        found: dict[int, BoxItem] = {}
+        for item in self.items(QRectF(x - 0.5, y - 0.5, 1.0, 1.0)):
+            box_item = item if isinstance(item, BoxItem) else item.parentItem()
+            if isinstance(box_item, BoxItem) and box_item.isVisible():
+                found[box_item.box_id] = box_item
+        return sorted(found.values(), key=lambda it: it.rect().width() * it.rect().height())
+
+    def boxes_in(self, x1: float, y1: float, x2: float, y2: float) -> list[int]:
+        """Ids of visible boxes entirely inside the rectangle (rubber-band selection)."""
+        rect = QRectF(x1, y1, x2 - x1, y2 - y1)
+        hits = self.items(rect, Qt.ItemSelectionMode.ContainsItemShape)
+        return [it.box_id for it in hits if isinstance(it, BoxItem) and it.isVisible()]
+
+    # ---- document signals -------------------------------------------------------------------
+    def _on_document_image_changed(self) -> None:
+        for item in self._items.values():
+            self.removeItem(item)
+        self._items = {}
+        self._selected = set()
+        doc = self.document
+        if doc.pixels is not None:
+            self._pixmap_item.setPixmap(render.pixmap_from_rgb(doc.pixels))
+            self.setSceneRect(self._pixmap_item.boundingRect())
+        else:
+            self._pixmap_item.setPixmap(QPixmap())
+            size = doc.image_size() or (1, 1)
+            self.setSceneRect(QRectF(0, 0, size[0], size[1]))
+        self._add_items([b.id for b in doc.boxes()])
+        self._on_document_selection_changed()
+
+    def _on_document_boxes_added(self, ids: list[int]) -> None:
+        self._add_items(ids)
+        self._on_document_selection_changed()
+
+    def _on_document_boxes_removed(self, ids: list[int]) -> None:
+        for box_id in ids:
+            item = self._items.pop(box_id, None)
+            self._selected.discard(box_id)
+            if item is not None:
+                self.removeItem(item)
+
+    def _on_document_boxes_updated(self, ids: list[int]) -> None:
+        doc = self.document
+        for box_id in ids:
+            item = self._items.get(box_id)
+            if item is None or not doc.has_box(box_id):
+                continue
+            box = doc.box(box_id)
+            item.set_box(box, doc.class_colour(box.label))
+            item.setVisible(doc.is_visible(box))
+
+    def _on_document_selection_changed(self) -> None:
+        wanted = set(self.document.selected_ids())
+        for box_id in self._selected - wanted:
+            item = self._items.get(box_id)
+            if item is not None:
+                item.set_selected_look(False)
+        for box_id in wanted - self._selected:
+            item = self._items.get(box_id)
+            if item is not None:
+                item.set_selected_look(True)
+        self._selected = wanted & set(self._items)
+
+    def _on_document_score_thresh_changed(self, _thresh: float) -> None:
+        doc = self.document
+        for item in self._items.values():
+            if item.box.source == "predicted":
+                item.setVisible(doc.is_visible(item.box))
+
+    # ---- internals --------------------------------------------------------------------------
+    def _add_items(self, ids: list[int]) -> None:
+        doc = self.document
+        for box_id in ids:
+            if box_id in self._items or not doc.has_box(box_id):
+                continue
+            box = doc.box(box_id)
+            item = BoxItem(box, doc.class_colour(box.label))
+            item.setVisible(doc.is_visible(box))
+            self.addItem(item)
+            self._items[box_id] = item
