@@ -1,0 +1,183 @@
+"""Helpers the COCO, VOC and YOLO readers and writers share: box cleaning, paths, copying, numbers.
+
+Every reader passes each box through :func:`clean_box`, so all formats agree on what is repaired and
+what is dropped: non-finite boxes are dropped, inverted corners are swapped (a box drawn "backwards"
+is still the box the person meant), boxes reaching outside the image are clipped to it, and boxes
+thinner than :data:`MIN_BOX_SIZE` pixels after that are dropped. Each repair or drop yields one
+warning line naming the file and the box.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from engine.types import AnnotatedImage, Annotations, Box
+
+log = logging.getLogger(__name__)
+
+MIN_BOX_SIZE = 1.0
+"""Boxes narrower or shorter than this many pixels (after clipping) are dropped."""
+
+_CLIP_TOLERANCE = 0.01  # float noise this small past the border is clipped without a warning
+
+
+def fmt_box(box: Box) -> str:
+    return f"{box.label!r} [{box.x1:.1f}, {box.y1:.1f}, {box.x2:.1f}, {box.y2:.1f}]"
+
+
+def clean_box(box: Box, width: int, height: int, where: str) -> tuple[Box | None, list[str]]:
+    """Repair or drop one box of an image ``width`` x ``height`` (sizes <= 0: no clipping).
+
+    Returns the box to keep (or None) and the warning lines explaining any change.
+    """
+    if not box.label.strip():
+        return None, [f"{where}: dropped box {fmt_box(box)}: empty class name"]
+    if not box.is_finite():
+        return None, [f"{where}: dropped box {fmt_box(box)}: non-finite coordinates"]
+    warnings: list[str] = []
+    x1, y1, x2, y2 = box.xyxy
+    if x1 > x2 or y1 > y2:
+        warnings.append(f"{where}: swapped inverted corners of box {fmt_box(box)}")
+        x1, x2 = min(x1, x2), max(x1, x2)
+        y1, y2 = min(y1, y2), max(y1, y2)
+    fixed = box.replace(x1=x1, y1=y1, x2=x2, y2=y2)
+    if width > 0 and height > 0:
+        clipped = fixed.clipped(width, height)
+        moved = max(abs(a - b) for a, b in zip(clipped.xyxy, fixed.xyxy))
+        if moved > _CLIP_TOLERANCE:
+            warnings.append(
+                f"{where}: clipped box {fmt_box(fixed)} to the {width}x{height} image"
+            )
+        fixed = clipped
+    if fixed.width < MIN_BOX_SIZE or fixed.height < MIN_BOX_SIZE:
+        reason = "outside the image" if fixed.area == 0 and box.area > 0 else "degenerate"
+        return None, [
+            f"{where}: dropped box {fmt_box(box)}: {reason} "
+            f"(under {MIN_BOX_SIZE:g} px wide or tall)"
+        ]
+    return fixed, warnings
+
+
+def clean_boxes(
+    boxes: Iterable[Box], width: int, height: int, where: str, warnings: list[str]
+) -> tuple[Box, ...]:
+    """:func:`clean_box` over ``boxes``; appends warning lines to ``warnings``."""
+    kept: list[Box] = []
+    for box in boxes:
+        fixed, notes = clean_box(box, width, height, where)
+        warnings.extend(notes)
+        if fixed is not None:
+            kept.append(fixed)
+    return tuple(kept)
+
+
+def number(value: float) -> str:
+    """A coordinate for a text file: an integer when it is one, else at most 3 decimals."""
+    rounded = round(float(value), 3)
+    if rounded == int(rounded):
+        return str(int(rounded))
+    return f"{rounded:.3f}".rstrip("0").rstrip(".")
+
+
+def parse_float(text: object) -> float | None:
+    """A number from text or JSON, None when it is not one (inf / nan are kept for clean_box)."""
+    if isinstance(text, bool) or text is None:
+        return None
+    try:
+        return float(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def rel_posix(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` with forward slashes, or absolute when outside ``root``."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def class_names_for(ann: Annotations) -> tuple[list[str], list[str]]:
+    """The dataset's class order plus any box label missing from it (appended), and warnings."""
+    names = list(ann.class_names)
+    known = set(names)
+    warnings: list[str] = []
+    for img in ann.images:
+        for box in img.boxes:
+            if box.label not in known:
+                known.add(box.label)
+                names.append(box.label)
+                warnings.append(f"class {box.label!r} used by boxes but not listed; added")
+    return names, warnings
+
+
+def export_paths(images: Iterable[AnnotatedImage]) -> dict[str, str]:
+    """Map each image path to a safe relative path inside an exported image folder.
+
+    Relative paths are kept (so split subfolders survive); absolute paths or paths climbing out with
+    ``..`` become their file name, made unique with a numeric suffix.
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    pending: list[str] = []
+    for img in images:
+        p = PurePosixPath(img.path.replace("\\", "/"))
+        if p.is_absolute() or ".." in p.parts or not p.parts:
+            pending.append(img.path)
+        else:
+            out[img.path] = p.as_posix()
+            used.add(p.as_posix().lower())
+    for original in pending:
+        p = PurePosixPath(original.replace("\\", "/"))
+        stem, suffix, n = p.stem, p.suffix, 0
+        candidate = p.name
+        while candidate.lower() in used:
+            n += 1
+            candidate = f"{stem}_{n}{suffix}"
+        used.add(candidate.lower())
+        out[original] = candidate
+    return out
+
+
+def place_image(src: Path, dst: Path, *, mode: str, warnings: list[str]) -> None:
+    """Copy (``mode="copy"``) or symlink (``"link"``, copy if links fail) ``src`` to ``dst``."""
+    if not src.is_file():
+        warnings.append(f"{src}: image not found; annotations written without it")
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if dst.exists() and os.path.samefile(src, dst):
+            return
+    except OSError:
+        pass
+    if dst.is_symlink() or dst.exists():
+        dst.unlink()
+    if mode == "link":
+        try:
+            dst.symlink_to(src.resolve())
+            return
+        except OSError:
+            log.debug("symlink %s -> %s failed; copying", dst, src, exc_info=True)
+    shutil.copy2(src, dst)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) through a temporary file and a rename, so no half file is left."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_class_list(path: Path) -> list[str]:
+    """One class name per line (``classes.txt``); blank lines skipped, inner spaces kept."""
+    names = []
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        name = line.strip()
+        if name:
+            names.append(name)
+    return names
