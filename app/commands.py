@@ -1,8 +1,8 @@
 """Undo commands for the document: one ``QUndoCommand`` per user edit.
 
 Each command keeps the boxes before and after the edit (frozen ``engine.types.Box`` values with store
-ids) and calls the document's ``_store_*`` primitives, which write to the project store first and only
-then change memory and emit signals. A command whose first write fails marks itself obsolete, so
+ids) and calls the ``store_*`` primitives at the end of this module, which write to the project store
+first and only then change the document's memory and emit its signals. A command whose first write fails marks itself obsolete, so
 ``QUndoStack.push`` drops it and the stack never holds an edit that was not saved. Undoing an add
 deletes the box from the store; redoing re-adds it with the same id (``Project.add_box`` honours ids);
 undoing a delete or a rejection puts the box back as it was.
@@ -11,8 +11,10 @@ undoing a delete or a rejection puts the box back as it was.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any, ContextManager
 
 from PySide6.QtGui import QUndoCommand
 
@@ -20,6 +22,8 @@ from engine.types import Box, Detection
 
 if TYPE_CHECKING:
     from app.document import Document
+
+log = logging.getLogger(__name__)
 
 NUDGE_ID = 1001  # arrow-key moves of the same boxes merge into one undo step
 
@@ -66,7 +70,7 @@ class AddBoxesCommand(_Command):
         self.boxes = list(boxes)  # ids filled in by the first redo
 
     def _redo(self) -> bool:
-        stored = self.doc._store_add(self.boxes)
+        stored = store_add(self.doc, self.boxes)
         if stored is None:
             return False
         self.boxes = stored
@@ -75,7 +79,7 @@ class AddBoxesCommand(_Command):
         return True
 
     def _undo(self) -> bool:
-        return self.doc._store_remove(self.boxes, reject=False)
+        return store_remove(self.doc, self.boxes, reject=False)
 
 
 class RemoveBoxesCommand(_Command):
@@ -86,14 +90,14 @@ class RemoveBoxesCommand(_Command):
         self.boxes = list(boxes)
 
     def _redo(self) -> bool:
-        return self.doc._store_remove(self.boxes, reject=True)
+        return store_remove(self.doc, self.boxes, reject=True)
 
     def _undo(self) -> bool:
         rejected = [b for b in self.boxes if b.source == "predicted"]
         deleted = [b for b in self.boxes if b.source != "predicted"]
-        if rejected and not self.doc._store_restore(rejected):
+        if rejected and not store_restore(self.doc, rejected):
             return False
-        if deleted and self.doc._store_add(deleted) is None:
+        if deleted and store_add(self.doc, deleted) is None:
             return False
         self.doc.select([b.id for b in self.boxes])
         return True
@@ -121,10 +125,10 @@ class ReplaceBoxesCommand(_Command):
         return True
 
     def _redo(self) -> bool:
-        return self.doc._store_replace(self.after)
+        return store_replace(self.doc, self.after)
 
     def _undo(self) -> bool:
-        return self.doc._store_replace(self.before)
+        return store_replace(self.doc, self.before)
 
 
 class RenameClassCommand(_Command):
@@ -169,12 +173,12 @@ class SetPredictionsCommand(_Command):
     def _redo(self) -> bool:
         doc = self.doc
         if not self._first:
-            return (doc._store_remove(self.old, reject=False) and doc._store_add(self.new) is not None
+            return (store_remove(doc, self.old, reject=False) and store_add(doc, self.new) is not None
                     and self._status("predicted"))
         if doc.project is None:
-            if not doc._store_remove(self.old, reject=False):
+            if not store_remove(doc, self.old, reject=False):
                 return False
-            stored = doc._store_add([d.to_box() for d in self.detections])
+            stored = store_add(doc, [d.to_box() for d in self.detections])
             if stored is None:
                 return False
             self.new = stored
@@ -196,7 +200,7 @@ class SetPredictionsCommand(_Command):
 
     def _undo(self) -> bool:
         doc = self.doc
-        return (doc._store_remove(self.new, reject=False) and doc._store_add(self.old) is not None
+        return (store_remove(doc, self.new, reject=False) and store_add(doc, self.old) is not None
                 and self._status(self.old_status))
 
     def _status(self, status: str) -> bool:
@@ -214,3 +218,107 @@ class SetPredictionsCommand(_Command):
         if doc.record is not None and doc.record.status != status:
             doc.record = dataclasses.replace(doc.record, status=status)
             doc.status_changed.emit(doc.record.id, status)
+
+
+# ---- primitives: store first, then memory, then signals ------------------------------------------
+def write(doc: Document, fn: Callable[[], object]) -> bool:
+    """Run one store write; on failure emit ``save_failed`` and return False."""
+    if doc.project is not None and getattr(doc.project, "read_only", False):
+        reason = getattr(doc.project, "read_only_reason", None) or "the project is read-only"
+        doc.save_failed.emit(f"Not saved: {reason}")
+        return False
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 - any store failure must reach the user, not crash
+        log.warning("store write failed: %s", exc)
+        doc.save_failed.emit(f"Not saved: {exc}")
+        return False
+    doc.saved.emit("saved")
+    return True
+
+
+def _transaction(doc: Document) -> ContextManager[Any]:
+    """One store transaction for a multi-box edit, where the store offers one."""
+    tx = getattr(doc.project, "transaction", None)
+    return tx() if callable(tx) else nullcontext()
+
+
+def store_add(doc: Document, boxes: Sequence[Box]) -> list[Box] | None:
+    """Add ``boxes`` (honouring their ids) to store and memory; the stored boxes or None."""
+    if doc.record is None:
+        return None
+    stored: list[Box] = []
+
+    def write_all() -> None:
+        with _transaction(doc):
+            for b in boxes:
+                if doc.project is not None:
+                    new_id = doc.project.add_box(doc.record.id, b)
+                else:
+                    new_id = b.id if b.id is not None else max(
+                        max(doc._boxes, default=0) + 1, doc._next_memory_id)
+                    doc._next_memory_id = max(doc._next_memory_id, new_id + 1)
+                stored.append(b.replace(id=int(new_id)))
+
+    if not write(doc, write_all):
+        return None
+    for b in stored:
+        doc._boxes[b.id] = b
+    doc._emit_boxes(doc.boxes_added, [b.id for b in stored])
+    return stored
+
+
+def store_restore(doc: Document, boxes: Sequence[Box]) -> bool:
+    """Show rejected predictions again (undo of a rejection); same ids, as they were."""
+    def write_all() -> None:
+        with _transaction(doc):
+            for b in boxes:
+                if doc.project is not None:
+                    doc.project.restore_box(b.id)
+
+    if doc.record is None or not write(doc, write_all):
+        return False
+    for b in boxes:
+        doc._boxes[b.id] = b
+    doc._emit_boxes(doc.boxes_added, [b.id for b in boxes])
+    return True
+
+
+def store_remove(doc: Document, boxes: Sequence[Box], *, reject: bool) -> bool:
+    """Delete ``boxes`` from store and memory; with ``reject`` predictions are rejected instead."""
+    def write_all() -> None:
+        with _transaction(doc):
+            for b in boxes:
+                if doc.project is None:
+                    continue
+                if reject and b.source == "predicted":
+                    doc.project.reject_box(b.id)
+                else:
+                    doc.project.delete_box(b.id)
+
+    if not write(doc, write_all):
+        return False
+    ids = [b.id for b in boxes]
+    for i in ids:
+        doc._boxes.pop(i, None)
+    doc._emit_boxes(doc.boxes_removed, ids)
+    doc._prune_selection()
+    return True
+
+
+def store_replace(doc: Document, boxes: Sequence[Box]) -> bool:
+    """Write new values of existing boxes (same ids) to store and memory."""
+    stored: list[Box] = []
+
+    def write_all() -> None:
+        with _transaction(doc):
+            for b in boxes:
+                stored.append(b if doc.project is None else doc.project.update_box(b.id, b))
+
+    if not write(doc, write_all):
+        return False
+    for b in stored:
+        doc._boxes[b.id] = b
+    doc._emit_boxes(doc.boxes_updated, [b.id for b in stored])
+    doc._prune_selection()
+    return True

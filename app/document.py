@@ -16,8 +16,7 @@ import dataclasses
 import logging
 import zlib
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
-from typing import Any, ContextManager
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -331,103 +330,10 @@ class Document(QObject):
         self.record = dataclasses.replace(record, status=status)
         self.status_changed.emit(record.id, status)
 
-    # ---- primitives used by app.commands: store first, then memory, then signals ------------------
+    # ---- used by app.commands ------------------------------------------------------------------
     def _write(self, fn: Any) -> bool:
-        """Run one store write; on failure emit ``save_failed`` and return False."""
-        if self.project is not None and getattr(self.project, "read_only", False):
-            reason = getattr(self.project, "read_only_reason", None) or "the project is read-only"
-            self.save_failed.emit(f"Not saved: {reason}")
-            return False
-        try:
-            fn()
-        except Exception as exc:  # noqa: BLE001 - any store failure must reach the user, not crash
-            log.warning("store write failed: %s", exc)
-            self.save_failed.emit(f"Not saved: {exc}")
-            return False
-        self.saved.emit("saved")
-        return True
-
-    def _transaction(self) -> ContextManager[Any]:
-        """One store transaction for a multi-box edit, where the store offers one."""
-        tx = getattr(self.project, "transaction", None)
-        return tx() if callable(tx) else nullcontext()
-
-    def _store_add(self, boxes: Sequence[Box]) -> list[Box] | None:
-        """Add ``boxes`` (honouring their ids) to store and memory; the stored boxes or None."""
-        if self.record is None:
-            return None
-        stored: list[Box] = []
-
-        def write() -> None:
-            with self._transaction():
-                for b in boxes:
-                    if self.project is not None:
-                        new_id = self.project.add_box(self.record.id, b)
-                    else:
-                        new_id = b.id if b.id is not None else max(
-                            max(self._boxes, default=0) + 1, self._next_memory_id)
-                        self._next_memory_id = max(self._next_memory_id, new_id + 1)
-                    stored.append(b.replace(id=int(new_id)))
-
-        if not self._write(write):
-            return None
-        for b in stored:
-            self._boxes[b.id] = b
-        self._emit_boxes(self.boxes_added, [b.id for b in stored])
-        return stored
-
-    def _store_restore(self, boxes: Sequence[Box]) -> bool:
-        """Show rejected predictions again (undo of a rejection); same ids, as they were."""
-        def write() -> None:
-            with self._transaction():
-                for b in boxes:
-                    if self.project is not None:
-                        self.project.restore_box(b.id)
-
-        if self.record is None or not self._write(write):
-            return False
-        for b in boxes:
-            self._boxes[b.id] = b
-        self._emit_boxes(self.boxes_added, [b.id for b in boxes])
-        return True
-
-    def _store_remove(self, boxes: Sequence[Box], *, reject: bool) -> bool:
-        """Delete ``boxes`` from store and memory; with ``reject`` predictions are rejected instead."""
-        def write() -> None:
-            with self._transaction():
-                for b in boxes:
-                    if self.project is None:
-                        continue
-                    if reject and b.source == "predicted":
-                        self.project.reject_box(b.id)
-                    else:
-                        self.project.delete_box(b.id)
-
-        if not self._write(write):
-            return False
-        ids = [b.id for b in boxes]
-        for i in ids:
-            self._boxes.pop(i, None)
-        self._emit_boxes(self.boxes_removed, ids)
-        self._prune_selection()
-        return True
-
-    def _store_replace(self, boxes: Sequence[Box]) -> bool:
-        """Write new values of existing boxes (same ids) to store and memory."""
-        stored: list[Box] = []
-
-        def write() -> None:
-            with self._transaction():
-                for b in boxes:
-                    stored.append(b if self.project is None else self.project.update_box(b.id, b))
-
-        if not self._write(write):
-            return False
-        for b in stored:
-            self._boxes[b.id] = b
-        self._emit_boxes(self.boxes_updated, [b.id for b in stored])
-        self._prune_selection()
-        return True
+        """Run one store write ``fn()``; on failure emit ``save_failed`` and return False."""
+        return commands.write(self, fn)
 
     def _emit_boxes(self, signal: Any, ids: list[int]) -> None:
         if ids:
