@@ -78,7 +78,7 @@ class DataCheck:
             f"{self.num_boxes} boxes in {len(self.boxes_per_class)} classes"
         )
         if self.num_background_images:
-            text += f", {self.num_background_images} images of background only"
+            text += f", {_plural(self.num_background_images, 'image')} of background only"
         return text
 
 

@@ -1,0 +1,396 @@
+"""The Train dock: pick data and settings, start a fine-tune, watch it, use the result.
+
+``TrainingPanel`` composes the options form, the progress view (charts, log) and the model history,
+and runs one :class:`TrainWorker` at a time on its own thread. Start takes a snapshot of the project on
+the GUI thread (one SQLite read) and checks it; too little data is refused with one sentence before
+any thread starts. Everything the worker reports arrives through queued signals, so the GUI thread
+never waits on training. Cancel stops after the current batch and keeps ``last.pt``; Resume continues
+that run. A finished model is recorded in the project's model history; "Use this model" emits
+``model_chosen(path)`` for the app's model worker to hot-swap the detector.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.training.data_selection import load_validation_marks, save_validation_marks, select_training_data
+from app.training.model_history import ModelHistoryWidget
+from app.training.options import TrainOptionsForm
+from app.training.progress_view import ProgressView
+from app.training.train_worker import FitFn, TrainJob, TrainOutcome, TrainThread, TrainWorker
+from engine.train_data_check import check_training_data, split_train_val
+from engine.types import TrainEvent
+
+log = logging.getLogger(__name__)
+
+RUNS_DIR = Path(".retinalab") / "runs"
+_ERROR_STYLE = "color: #b00020;"
+_RECORDED_METRICS = ("AP", "AP50", "AP75", "epoch")
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "—"
+
+
+class TrainingPanel(QDockWidget):
+    """The dock widget (objectName ``training_panel``); see the module docstring."""
+
+    training_started = Signal()
+    training_finished = Signal(object)  # TrainOutcome
+    training_refused = Signal(str)
+    event_received = Signal(object)  # every TrainEvent of the running job, on the GUI thread
+    model_chosen = Signal(str)  # checkpoint path to hot-swap in
+
+    def __init__(self, document: Any = None, parent: QWidget | None = None, *, fit_fn: FitFn | None = None):
+        super().__init__("Train", parent)
+        self.setObjectName("training_panel")
+        self._document = document
+        self._project: Any = None
+        self._fit_fn = fit_fn
+        self._thread: TrainThread | None = None
+        self._worker: TrainWorker | None = None
+        self._last_job: TrainJob | None = None
+        self._outcome: TrainOutcome | None = None
+        self._current_model: str | None = None
+        self._metrics_before: dict[str, Any] = {}
+        self._build()
+        self._summary_timer = QTimer(self)
+        self._summary_timer.setSingleShot(True)
+        self._summary_timer.setInterval(400)
+        self._summary_timer.timeout.connect(self.refresh)
+        if document is not None:
+            for name in ("image_changed", "status_changed", "boxes_changed"):
+                signal = getattr(document, name, None)
+                if signal is not None:
+                    signal.connect(self._on_document_changed)
+        self._update_buttons()
+
+    # -- layout ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.options_form = TrainOptionsForm()
+        self.summary = QLabel("Open a project to train on its reviewed images.")
+        self.summary.setObjectName("train_summary")
+        self.summary.setWordWrap(True)
+        self.mark_val = QPushButton("Validate on the current image")
+        self.mark_val.setObjectName("mark_val_button")
+        self.mark_val.setCheckable(True)
+        self.mark_val.setToolTip("Mark the current image for validation (used with 'Images I marked')")
+        self.mark_val.toggled.connect(self._on_mark_val_toggled)
+        setup = QWidget()
+        setup_layout = QVBoxLayout(setup)
+        setup_layout.addWidget(self.summary)
+        setup_layout.addWidget(self.mark_val)
+        setup_layout.addWidget(self.options_form, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(setup)
+        self.progress_view = ProgressView()
+        self.history = ModelHistoryWidget()
+        self.history.model_chosen.connect(self._on_history_model_chosen)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("train_tabs")
+        self.tabs.addTab(scroll, "Setup")
+        self.tabs.addTab(self.progress_view, "Progress")
+        self.tabs.addTab(self.history, "Models")
+
+        self.message = QLabel()
+        self.message.setObjectName("train_message")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result = QLabel()
+        self.result.setObjectName("train_result")
+        self.start_button = QPushButton("Start training")
+        self.start_button.setObjectName("start_button")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel_button")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setObjectName("resume_button")
+        self.resume_button.clicked.connect(self.resume)
+        self.use_button = QPushButton("Use this model")
+        self.use_button.setObjectName("use_model_button")
+        self.use_button.clicked.connect(self.use_trained_model)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.cancel_button, self.resume_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.use_button)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.message)
+        layout.addWidget(self.result)
+        layout.addLayout(buttons)
+        self.setWidget(body)
+
+    # -- project and current model ---------------------------------------------------------------
+    def project(self) -> Any:
+        """The project being labelled: the document's, or one given with :meth:`set_project`."""
+        if self._document is not None and getattr(self._document, "project", None) is not None:
+            return self._document.project
+        return self._project
+
+    def set_project(self, project: Any) -> None:
+        self._project = project
+        self.refresh()
+
+    def set_current_model(self, path: str | None, title: str | None = None) -> None:
+        """The detector now in use: a checkpoint path (fine-tuning starts from it) or None."""
+        self._current_model = path
+        self.options_form.set_current_model_available(title or (Path(path).name if path else None))
+        self.history.set_current(path)
+
+    @property
+    def current_model(self) -> str | None:
+        return self._current_model
+
+    @property
+    def is_training(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def outcome(self) -> TrainOutcome | None:
+        """How the last run ended (None before the first one ends)."""
+        return self._outcome
+
+    # -- summary ---------------------------------------------------------------------------------
+    @Slot()
+    def _on_document_changed(self, *args: object) -> None:
+        if self.isVisible():
+            self._summary_timer.start()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Re-read what would be trained on, the model history and the current image's mark."""
+        project = self.project()
+        if project is None:
+            self.summary.setText("Open a project to train on its reviewed images.")
+            self.history.set_models([])
+            return
+        try:
+            train, val, check = self._split(project)
+        except Exception as exc:  # a broken store must not break the panel
+            self.summary.setText(f"Cannot read the project: {exc}")
+            return
+        text = check.summary()
+        if check.problem:
+            text += f"<br><span style='{_ERROR_STYLE}'>{check.problem}</span>"
+        self.summary.setText(text)
+        self.history.set_models(project.models())
+        record = getattr(self._document, "record", None)
+        self.mark_val.setEnabled(record is not None)
+        if record is not None:
+            self.mark_val.blockSignals(True)
+            self.mark_val.setChecked(record.path in load_validation_marks(project.folder))
+            self.mark_val.blockSignals(False)
+
+    def _split(self, project: Any):  # -> (train, val, DataCheck)
+        options = self.options_form.options()
+        ann = select_training_data(project, options.scope)
+        val_paths = load_validation_marks(project.folder) if options.val_mode == "marked" else None
+        train, val = split_train_val(ann, val_fraction=options.val_fraction, seed=options.seed, val_paths=val_paths)
+        return train, val, check_training_data(train, val)
+
+    @Slot(bool)
+    def _on_mark_val_toggled(self, checked: bool) -> None:
+        project, record = self.project(), getattr(self._document, "record", None)
+        if project is None or record is None:
+            return
+        marks = load_validation_marks(project.folder)
+        marks = marks | {record.path} if checked else marks - {record.path}
+        save_validation_marks(project.folder, marks)
+        self._summary_timer.start()
+
+    # -- start / cancel / resume -----------------------------------------------------------------
+    @Slot()
+    def start(self) -> bool:
+        """Check the data and start a run; False (with the reason shown) when refused."""
+        if self.is_training:
+            return False
+        project = self.project()
+        if project is None:
+            return self._refuse("Open a project folder first: training uses its reviewed images.")
+        train, val, check = self._split(project)
+        if not check.ok:
+            return self._refuse(check.problem or "not enough data")
+        options = self.options_form.options()
+        out = Path(project.folder) / RUNS_DIR / time.strftime("%Y%m%d-%H%M%S")
+        suffix = 1
+        while out.exists():
+            out = out.with_name(f"{out.name.split('_')[0]}_{suffix}")
+            suffix += 1
+        config = options.to_config(
+            data=str(out / "data" / "train.json"),
+            val=str(out / "data" / "val.json"),
+            out=str(out),
+            init_checkpoint=self._current_model,
+        )
+        job = TrainJob(config, train, val, evaluate_start=config.init_checkpoint is not None)
+        self.progress_view.reset()
+        self.progress_view.log(f"Training on {check.summary()} → {out}")
+        self._launch(job)
+        return True
+
+    @Slot()
+    def resume(self) -> bool:
+        """Continue the last cancelled or failed run from its ``last.pt``."""
+        if self.is_training or self._last_job is None or self._outcome is None:
+            return False
+        if not self._outcome.last_checkpoint:
+            return self._refuse("Nothing to resume: the last run saved no checkpoint.")
+        config = dataclasses.replace(self._last_job.config, resume=True)
+        job = dataclasses.replace(self._last_job, config=config, evaluate_start=False)
+        self.progress_view.reset(keep_charts=True)
+        self.progress_view.log(f"Resuming {config.out}")
+        self._launch(job)
+        return True
+
+    @Slot()
+    def cancel(self) -> None:
+        """Stop after the current batch; the run keeps its last checkpoint."""
+        if self._worker is not None:
+            self._worker.cancel()
+            self.progress_view.status.setText("Stopping after this batch…")
+            self.cancel_button.setEnabled(False)
+
+    def _refuse(self, reason: str) -> bool:
+        self.message.setStyleSheet(_ERROR_STYLE)
+        self.message.setText(reason)
+        self.training_refused.emit(reason)
+        return False
+
+    def _launch(self, job: TrainJob) -> None:
+        self._last_job = job
+        self._metrics_before = dict(self._outcome.metrics_before) if job.config.resume and self._outcome else {}
+        self._outcome = None
+        self.message.setStyleSheet("")
+        self.message.setText("Training… you can keep labelling; training reads a snapshot.")
+        self.result.clear()
+        worker = TrainWorker(job, fit_fn=self._fit_fn)
+        thread = TrainThread(worker)
+        # Queued: the worker lives on the training thread, these slots run on the GUI thread.
+        worker.event_received.connect(self._on_worker_event)
+        worker.log_written.connect(self._on_worker_log)
+        worker.done.connect(self._on_worker_done)
+        thread.finished.connect(self._on_thread_finished)
+        self._worker, self._thread = worker, thread
+        self.tabs.setCurrentWidget(self.progress_view)
+        thread.start()
+        self._update_buttons()
+        self.training_started.emit()
+
+    # -- worker reports (GUI thread) ---------------------------------------------------------------
+    @Slot(object)
+    def _on_worker_event(self, event: TrainEvent) -> None:
+        self.progress_view.on_event(event)
+        self.event_received.emit(event)
+
+    @Slot(str)
+    def _on_worker_log(self, text: str) -> None:
+        self.progress_view.log(text)
+
+    @Slot(object)
+    def _on_worker_done(self, outcome: TrainOutcome) -> None:
+        if not outcome.metrics_before and self._metrics_before:
+            outcome = dataclasses.replace(outcome, metrics_before=self._metrics_before)
+        self._outcome = outcome
+        self.progress_view.finish(outcome.message)
+        self.progress_view.log(outcome.message)
+        error = outcome.status == "failed"
+        self.message.setStyleSheet(_ERROR_STYLE if error else "")
+        kept = outcome.last_checkpoint or outcome.best_checkpoint
+        self.message.setText(outcome.message + (f" Last checkpoint kept: {kept}" if error and kept else ""))
+        before, after = outcome.metrics_before, outcome.metrics_after
+        if after:
+            self.result.setText(
+                f"Validation AP  before {_fmt(before.get('AP'))}  →  after {_fmt(after.get('AP'))}"
+                f"    (AP50 {_fmt(before.get('AP50'))} → {_fmt(after.get('AP50'))})"
+            )
+        if outcome.status == "finished" and outcome.best_checkpoint:
+            self._record_model(outcome)
+
+    def _record_model(self, outcome: TrainOutcome) -> None:
+        project = self.project()
+        if project is None or self._last_job is None:
+            return
+        config = self._last_job.config
+        metrics = {k: float(outcome.metrics_after[k]) for k in _RECORDED_METRICS
+                   if isinstance(outcome.metrics_after.get(k), (int, float))}
+        if isinstance(outcome.metrics_before.get("AP"), (int, float)):
+            metrics["AP_before"] = float(outcome.metrics_before["AP"])
+        metrics.update(epochs=config.epochs, arch=config.arch, image_size=config.image_size)
+        try:
+            project.add_model(outcome.best_checkpoint, metrics)
+            self.history.set_models(project.models())
+        except Exception as exc:  # e.g. a read-only project: the checkpoint is still on disk
+            self.progress_view.log(f"Could not record the model in the project: {exc}")
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        thread = self._thread
+        self._thread, self._worker = None, None
+        if thread is not None:
+            thread.wait()  # already finished: returns at once
+            thread.worker.deleteLater()
+            thread.deleteLater()
+        self._update_buttons()
+        if self._outcome is not None:
+            self.training_finished.emit(self._outcome)
+
+    def _update_buttons(self) -> None:
+        running = self.is_training
+        outcome = self._outcome
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.resume_button.setEnabled(
+            not running and outcome is not None and outcome.status != "finished" and bool(outcome.last_checkpoint)
+        )
+        self.use_button.setEnabled(not running and outcome is not None and bool(outcome.best_checkpoint))
+        self.options_form.setEnabled(not running)
+
+    # -- using a model ---------------------------------------------------------------------------
+    @Slot()
+    def use_trained_model(self) -> None:
+        """Hot-swap the detector to the last run's best checkpoint."""
+        if self._outcome is not None and self._outcome.best_checkpoint:
+            self._choose(self._outcome.best_checkpoint)
+
+    @Slot(str)
+    def _on_history_model_chosen(self, path: str) -> None:
+        self._choose(path)
+
+    def _choose(self, path: str) -> None:
+        if not Path(path).is_file():
+            self._refuse(f"The checkpoint is gone: {path}")
+            return
+        self.set_current_model(path)
+        self.message.setStyleSheet("")
+        self.message.setText(f"Switching the detector to {Path(path).parent.name}/{Path(path).name}…")
+        self.model_chosen.emit(path)
+
+    # -- closing ---------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Closing the app: stop after this batch (the panel reports when the thread ended)."""
+        self.cancel()
+
+    def wait_stopped(self, timeout_ms: int = 60_000) -> bool:
+        """Block until the training thread ended (only for shutdown paths and tests)."""
+        thread = self._thread
+        return thread is None or thread.wait(timeout_ms)
