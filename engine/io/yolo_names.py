@@ -24,7 +24,7 @@ def _strip_comment(text: str) -> str:
         elif ch in "'\"":
             quote = ch
         elif ch == "#" and (i == 0 or text[i - 1] in " \t"):
-            return text[:i].rstrip()
+            return text[:i].strip()
     return text.strip()
 
 

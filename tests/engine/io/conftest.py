@@ -21,6 +21,12 @@ def make_image(path: Path, width: int, height: int, seed: int = 0) -> Path:
 
 
 @pytest.fixture()
+def image_file():
+    """``make_image`` as a fixture (test folders here are not packages, so no cross-imports)."""
+    return make_image
+
+
+@pytest.fixture()
 def synthetic(tmp_path: Path) -> Annotations:
     root = tmp_path / "src"
     images = (
