@@ -1,0 +1,129 @@
+"""The focal loss and the RetinaNet classification head that trains with it.
+
+``sigmoid_focal_loss`` has the semantics of ``torchvision.ops.sigmoid_focal_loss`` (Lin et al.,
+"Focal Loss for Dense Object Detection", eq. 5): ``FL = -alpha_t * (1 - p_t)**gamma * log(p_t)``, with
+``alpha < 0`` switching the class weighting off. It is computed in log space so that loss and gradient
+stay finite for logits of any size in float32 and for every ``gamma >= 0`` (``(1 - p_t)**gamma`` written
+as ``exp(gamma * log(1 - p_t))`` has a finite gradient even where ``1 - p_t`` underflows to 0).
+``FocalLossClassificationHead`` is torchvision's ``RetinaNetClassificationHead`` with the user's
+``alpha`` / ``gamma`` and the same normaliser: per image, the loss summed over all non-ignored anchors
+and classes divided by the number of foreground anchors (at least 1), then averaged over the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.models.detection.retinanet import RetinaNetClassificationHead
+
+Reduction = Literal["none", "mean", "sum"]
+REDUCTIONS: tuple[str, ...] = ("none", "mean", "sum")
+PRIOR_PROBABILITY = 0.01
+
+
+def sigmoid_focal_loss(
+    inputs: Tensor,
+    targets: Tensor,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    reduction: Reduction = "none",
+) -> Tensor:
+    """Focal loss of logits ``inputs`` against ``targets`` in [0, 1] (same shape, any float dtype).
+
+    Args:
+        inputs: logits, any shape.
+        targets: same shape as ``inputs``; 1 for the positive class, 0 for negative (soft targets
+            are allowed, as in torchvision).
+        alpha: weight of positives in (0, 1); negatives get ``1 - alpha``. ``alpha < 0``: no weighting.
+        gamma: focusing parameter, ``>= 0``; ``gamma = 0`` gives (alpha-weighted) binary cross-entropy.
+        reduction: ``"none"`` (same shape as ``inputs``), ``"mean"`` or ``"sum"`` (scalars).
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"invalid reduction {reduction!r}; expected one of {', '.join(REDUCTIONS)}")
+    if gamma < 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+    targets = targets.to(inputs.dtype)
+    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    if gamma == 0:
+        loss = ce_loss
+    else:
+        # 1 - p_t = p * (1 - t) + (1 - p) * t, in log space: finite for |logits| of any size.
+        log_one_minus_p_t = torch.logaddexp(
+            F.logsigmoid(inputs) + torch.log1p(-targets), F.logsigmoid(-inputs) + torch.log(targets)
+        )
+        loss = ce_loss * torch.exp(gamma * log_one_minus_p_t)
+    if alpha >= 0:
+        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+        loss = alpha_t * loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+class FocalLossClassificationHead(RetinaNetClassificationHead):
+    """RetinaNet classification subnet trained with our focal loss and the user's ``alpha``/``gamma``.
+
+    ``forward(features)`` maps a list of FPN maps ``(N, C, H_l, W_l)`` to logits ``(N, sum_l H_l*W_l*A,
+    num_classes)``; column ``k`` is class ``k`` (no background column). The logit bias starts at
+    ``-log((1 - pi) / pi)`` with ``pi = 0.01`` so every anchor first predicts "background" with
+    probability 0.99 and the many easy negatives do not swamp the first steps.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_anchors: int,
+        num_classes: int,
+        *,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        prior_probability: float = PRIOR_PROBABILITY,
+        norm_layer: Callable[..., nn.Module] | None = None,
+    ) -> None:
+        if gamma < 0:
+            raise ValueError(f"gamma must be >= 0, got {gamma}")
+        if not alpha < 1:
+            raise ValueError(f"alpha must be < 1 (negative disables weighting), got {alpha}")
+        super().__init__(
+            in_channels, num_anchors, num_classes, prior_probability=prior_probability, norm_layer=norm_layer
+        )
+        torch.nn.init.constant_(self.cls_logits.bias, -math.log((1 - prior_probability) / prior_probability))
+        self.alpha = float(alpha)
+        self.gamma = float(gamma)
+
+    def compute_loss(
+        self, targets: list[dict[str, Tensor]], head_outputs: dict[str, Tensor], matched_idxs: list[Tensor]
+    ) -> Tensor:
+        """Classification loss of a batch (scalar tensor).
+
+        Args:
+            targets: per image ``{"labels": Int64Tensor[G]}`` (0-based class indices), ``"boxes"`` unused.
+            head_outputs: ``{"cls_logits": Tensor[N, A_total, num_classes]}``.
+            matched_idxs: per image ``Int64Tensor[A_total]``: the matched ground-truth index, -1 for
+                background, -2 for anchors between the IoU thresholds (ignored).
+        """
+        cls_logits = head_outputs["cls_logits"]
+        losses = []
+        for targets_per_image, logits_per_image, matched_per_image in zip(targets, cls_logits, matched_idxs):
+            foreground = matched_per_image >= 0
+            num_foreground = int(foreground.sum())
+            gt_classes_target = torch.zeros_like(logits_per_image)
+            gt_classes_target[foreground, targets_per_image["labels"][matched_per_image[foreground]]] = 1.0
+            valid = matched_per_image != self.BETWEEN_THRESHOLDS
+            loss = sigmoid_focal_loss(
+                logits_per_image[valid],
+                gt_classes_target[valid],
+                alpha=self.alpha,
+                gamma=self.gamma,
+                reduction="sum",
+            )
+            losses.append(loss / max(1, num_foreground))
+        if not losses:
+            return cls_logits.sum() * 0.0
+        return torch.stack(losses).sum() / len(losses)
