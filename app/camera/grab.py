@@ -87,13 +87,21 @@ def _require_writable(project: Any) -> None:
 def grab_into_project(
     project: Any,
     frame: Frame,
-    detections: Sequence[Detection],
+    detections: Sequence[Detection] | None,
     *,
     source_name: str,
     is_file: bool,
+    detector_provider: Callable[[], Any] | None = None,
+    score_thresh: float = 0.3,
 ) -> GrabbedFrame:
-    """Save ``frame`` into ``<project>/captures/`` and store ``detections`` as its predictions."""
+    """Save ``frame`` into ``<project>/captures/`` and store ``detections`` as its predictions.
+
+    With ``detections`` None, the detector from ``detector_provider`` (if any) is run on the frame.
+    """
     _require_writable(project)
+    if detections is None:
+        detector = detector_provider() if detector_provider is not None else None
+        detections = detector.predict([frame.pixels], score_thresh=score_thresh)[0] if detector else ()
     folder = Path(project.folder) / CAPTURES_DIR
     path = save_png(frame.pixels, capture_path(folder, source_name, frame, is_file=is_file))
     project.rescan()

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider,
                                QSpinBox, QVBoxLayout, QWidget)
@@ -22,18 +22,13 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, Q
 from app.camera.capture_worker import CaptureThread, SourceFactory, SourceInfo
 from app.camera.grab import AddedFrames, GrabbedFrame, add_every_nth, grab_into_project
 from app.camera.live_detect import DetectorProvider, LiveDetections, LiveDetectThread
-from app.camera.view import CameraView
+from app.camera.view import CameraView, clock_text
 from app.workers.base import FunctionWorker, WorkerPool
 from engine.video import CaptureSource, Frame
 
 logger = logging.getLogger(__name__)
 
 ProjectProvider = Callable[[], Any]
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(max(0.0, seconds), 60.0)
-    return f"{int(minutes):02d}:{secs:05.2f}"
 
 
 class CameraPanel(QWidget):
@@ -59,16 +54,12 @@ class CameraPanel(QWidget):
         self._running = False  # the capture thread is reading (False after an error or close)
         self._pool = WorkerPool(self)
         self._build()
-        self._stats_timer = QTimer(self)
-        self._stats_timer.setInterval(500)
-        self._stats_timer.timeout.connect(self._on_stats_timer)
         self._update_controls()
 
     # -- layout ----------------------------------------------------------------------------------------
     def _build(self) -> None:
         self.view = CameraView(self)
         self.status_label = QLabel("", objectName="cameraStatus", wordWrap=True)
-        self.stats_label = QLabel("", objectName="cameraStats")
         self.play_button = QPushButton("Play", objectName="cameraPlayPause")
         self.play_button.setToolTip("Play / pause (Space)")
         self.seek_slider = QSlider(Qt.Orientation.Horizontal, objectName="cameraSeek")
@@ -79,29 +70,26 @@ class CameraPanel(QWidget):
         self.grab_button = QPushButton("Grab Frame (G)", objectName="cameraGrab")
         self.grab_button.setToolTip("Save this frame into the project (captures/) with its detections")
         self.every_spin = QSpinBox(objectName="cameraEveryN", minimum=1, maximum=10000, value=10,
-                                   prefix="every ", suffix=" th")
+                                   prefix="every ", suffix=" frames")
         self.add_button = QPushButton("Add Frames", objectName="cameraAddEveryN")
         self.add_button.setToolTip("Add every N-th frame of this video to the project (captures/)")
         self.close_button = QPushButton("Close", objectName="cameraClose")
 
         transport = QHBoxLayout()
-        transport.addWidget(self.play_button)
-        transport.addWidget(self.seek_slider, 1)
-        transport.addWidget(self.time_label)
+        for widget, stretch in ((self.play_button, 0), (self.seek_slider, 1), (self.time_label, 0)):
+            transport.addWidget(widget, stretch)
         actions = QHBoxLayout()
-        actions.addWidget(self.detect_check)
-        actions.addWidget(self.score_spin)
-        actions.addStretch(1)
-        actions.addWidget(self.grab_button)
-        actions.addWidget(self.every_spin)
-        actions.addWidget(self.add_button)
-        actions.addWidget(self.close_button)
+        for widget in (self.detect_check, self.score_spin, None, self.grab_button, self.every_spin,
+                       self.add_button, self.close_button):
+            if widget is None:
+                actions.addStretch(1)
+            else:
+                actions.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.view, 1)
-        layout.addLayout(transport)
-        layout.addLayout(actions)
-        layout.addWidget(self.stats_label)
+        for row in (transport, actions):
+            layout.addLayout(row)
         layout.addWidget(self.status_label)
 
         self.play_button.clicked.connect(self.toggle_playing)
@@ -146,7 +134,6 @@ class CameraPanel(QWidget):
         if self.detect_check.isChecked():
             self._start_live_detection()
         capture.start()
-        self._stats_timer.start()
         self._update_controls()
 
     def close_source(self) -> None:
@@ -161,8 +148,6 @@ class CameraPanel(QWidget):
         self._info = None
         self._playing = False
         self._running = False
-        self._stats_timer.stop()
-        self.stats_label.setText("")
         self._update_controls()
 
     def shutdown(self) -> None:
@@ -258,15 +243,13 @@ class CameraPanel(QWidget):
             return
         result = self.view.current_detections()
         detections = result.detections if result is not None and result.frame_index == frame.index else None
-        detect = self._detector_provider if self.detect_check.isChecked() and detections is None else None
+        # boxes on screen belong to an older frame while playing: detect this one in the job instead
+        detect = self._detector_provider if self.detect_check.isChecked() else None
         info, score = self._info, self.score_spin.value()
 
         def job(report: Callable[..., None], should_stop: Callable[[], bool]) -> GrabbedFrame:
-            dets = detections
-            if dets is None:
-                detector = detect() if detect is not None else None
-                dets = detector.predict([frame.pixels], score_thresh=score)[0] if detector else ()
-            return grab_into_project(project, frame, dets, source_name=info.name, is_file=info.is_file)
+            return grab_into_project(project, frame, detections, source_name=info.name, is_file=info.is_file,
+                                     detector_provider=detect, score_thresh=score)
 
         self._run_job(job, "grab frame", self._on_grab_returned)
         self._set_status(f"Grabbing frame {frame.index}…")
@@ -347,9 +330,9 @@ class CameraPanel(QWidget):
             self.seek_slider.setValue(frame.index)
             self._slider_updating = False
             total = (info.frame_count or 0) / info.fps if info.fps else 0.0
-            self.time_label.setText(f"{_clock(frame.time_s)} / {_clock(total)}")
+            self.time_label.setText(f"{clock_text(frame.time_s)} / {clock_text(total)}")
         elif info is not None:
-            self.time_label.setText(_clock(frame.time_s))
+            self.time_label.setText(clock_text(frame.time_s))
 
     @Slot(bool)
     def _on_capture_playing_changed(self, playing: bool) -> None:
@@ -392,10 +375,6 @@ class CameraPanel(QWidget):
     def _on_seek_slider_changed(self, value: int) -> None:
         if not self._slider_updating:
             self.seek(value)
-
-    @Slot()
-    def _on_stats_timer(self) -> None:
-        self.stats_label.setText(self.view.stats_text() if self.view.current_frame() is not None else "")
 
     # -- helpers ---------------------------------------------------------------------------------------
     def _report(self, message: str) -> None:

@@ -14,7 +14,7 @@ import collections
 import time
 from typing import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -23,6 +23,12 @@ from engine.types import Detection
 from engine.video import Frame, label_colour
 
 ColourFor = Callable[[str], QColor]
+
+
+def clock_text(seconds: float) -> str:
+    """``mm:ss.ss`` for a time readout."""
+    minutes, secs = divmod(max(0.0, seconds), 60.0)
+    return f"{int(minutes):02d}:{secs:05.2f}"
 
 
 def _default_colour(label: str) -> QColor:
@@ -53,6 +59,8 @@ class _RateMeter:
 
 class CameraView(QWidget):
     """Live picture with detection overlay; drive it with ``show_frame`` / ``show_detections``."""
+
+    frame_painted = Signal(int)  # index of a frame painted for the first time (for measurements)
 
     def __init__(self, parent: QWidget | None = None, *, colour_for: ColourFor | None = None) -> None:
         super().__init__(parent)
@@ -161,6 +169,7 @@ class CameraView(QWidget):
                 self._painted_frame_index = self._frame.index
                 self.frames_shown += 1
                 self._display.tick(now)
+                self.frame_painted.emit(self._frame.index)
             if self._result is not None:
                 self._paint_detections(painter, target, self._result.detections)
                 if not self._result_painted:
