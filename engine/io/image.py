@@ -247,7 +247,7 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     im = _open_header(path, data)
     orientation = _orientation(im)
     rgb = None
-    if im.format == "JPEG":
+    if im.format in ("JPEG", "MPO"):  # MPO: multi-picture JPEG from cameras; first frame
         rgb = _decode_jpeg_cv2(data, im.width, im.height)
     if rgb is None:
         return _decode_pil(im, path, orientation)

@@ -70,3 +70,13 @@ def test_written_files_follow_each_standard(synthetic: Annotations, tmp_path: Pa
     assert (tmp_path / "yolo" / "labels" / "val" / "c.txt").read_text() == ""
     assert (tmp_path / "yolo" / "classes.txt").read_text() == "cat\nhot dog\nzebra\n"
     assert '1: "hot dog"' in (tmp_path / "yolo" / "data.yaml").read_text()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_missing_source_image_is_reported_not_fatal(
+    synthetic: Annotations, tmp_path: Path, fmt: str
+) -> None:
+    (synthetic.root / "d.png").unlink()
+    warnings = write_dataset(synthetic, tmp_path / "out", fmt)
+    assert len(warnings) == 1 and "d.png" in warnings[0] and "not found" in warnings[0]
+    assert len(read_dataset(tmp_path / "out", fmt).images) >= 3
