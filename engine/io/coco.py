@@ -1,4 +1,4 @@
-"""Read and write COCO detection JSON (``images``, ``annotations`` with ``bbox`` [x, y, w, h], ``categories``).
+"""Read and write COCO detection JSON: ``images``, ``annotations`` (``bbox`` [x, y, w, h]), ``categories``.
 
 Accepted layouts: a ``.json`` file whose ``file_name`` entries are relative to the JSON's folder, to an
 ``images/`` folder beside it, or (for ``annotations/x.json``) to the folder above or its ``images/``;
@@ -131,11 +131,15 @@ def read_coco(path: str | Path) -> Annotations:
             continue
         ann_id = ann.get("id", "?")
         if ann.get("image_id") not in boxes_by_image:
-            warnings.append(f"{where}: annotation {ann_id} refers to unknown image {ann.get('image_id')!r}; skipped")
+            warnings.append(
+                f"{where}: annotation {ann_id} refers to unknown image {ann.get('image_id')!r}; skipped"
+            )
             continue
         label = cat_names.get(ann.get("category_id"))
         if label is None:
-            warnings.append(f"{where}: annotation {ann_id} has unknown category {ann.get('category_id')!r}; skipped")
+            warnings.append(
+                f"{where}: annotation {ann_id} has unknown category {ann.get('category_id')!r}; skipped"
+            )
             continue
         if ann.get("iscrowd"):
             warnings.append(f"{where}: annotation {ann_id} ({label!r}) is a crowd region; skipped")

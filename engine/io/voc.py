@@ -117,9 +117,12 @@ def _boxes(doc: ET.Element, where: str, warnings: list[str]) -> list[Box]:
     for i, obj in enumerate(doc.iter("object")):
         label = _text(obj, "name")
         bnd = obj.find("bndbox")
-        values = [parse_float(_text(bnd, k)) for k in ("xmin", "ymin", "xmax", "ymax")] if bnd is not None else []
+        keys = ("xmin", "ymin", "xmax", "ymax")
+        values = [parse_float(_text(bnd, k)) for k in keys] if bnd is not None else []
         if not label or len(values) != 4 or any(v is None for v in values):
-            warnings.append(f"{where}: object {i + 1} ({label or 'no name'!r}) has no valid name/bndbox; skipped")
+            warnings.append(
+                f"{where}: object {i + 1} ({label or 'no name'!r}) has no valid name/bndbox; skipped"
+            )
             continue
         xmin, ymin, xmax, ymax = values  # type: ignore[misc]
         boxes.append(Box(xmin - 1.0, ymin - 1.0, xmax, ymax, label))
