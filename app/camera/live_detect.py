@@ -45,6 +45,7 @@ class LiveDetectWorker(QObject):
     """Detects on the newest submitted frame, one at a time; see the module docstring."""
 
     detections_ready = Signal(object)  # LiveDetections
+    detector_missing = Signal()  # the provider had no model (emitted once until one appears)
     errored = Signal(str)
     finished = Signal()
 
@@ -76,6 +77,7 @@ class LiveDetectWorker(QObject):
     @Slot()
     def run(self) -> None:
         last_error: str | None = None
+        missing_told = False
         try:
             while True:
                 with self._cond:
@@ -94,8 +96,12 @@ class LiveDetectWorker(QObject):
                 else:
                     last_error = None
                     if result is not None:
+                        missing_told = False
                         self.frames_detected += 1
                         self.detections_ready.emit(result)
+                    elif not missing_told:
+                        missing_told = True
+                        self.detector_missing.emit()
                     continue
                 if message != last_error:
                     self.errored.emit(message)

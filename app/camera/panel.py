@@ -16,9 +16,9 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QWidget
 
+from app.camera.controls import build_controls
 from app.camera.capture_worker import CaptureThread, SourceFactory, SourceInfo
 from app.camera.grab import AddedFrames, GrabbedFrame, add_every_nth, grab_into_project
 from app.camera.live_detect import DetectorProvider, LiveDetections, LiveDetectThread
@@ -59,46 +59,14 @@ class CameraPanel(QWidget):
     # -- layout ----------------------------------------------------------------------------------------
     def _build(self) -> None:
         self.view = CameraView(self)
-        self.status_label = QLabel("", objectName="cameraStatus", wordWrap=True)
-        self.play_button = QPushButton("Play", objectName="cameraPlayPause")
-        self.play_button.setToolTip("Play / pause (Space)")
-        self.seek_slider = QSlider(Qt.Orientation.Horizontal, objectName="cameraSeek")
-        self.time_label = QLabel("", objectName="cameraTime")
-        self.detect_check = QCheckBox("Detect", objectName="cameraDetect", checked=True)
-        self.score_spin = QDoubleSpinBox(objectName="cameraScore", minimum=0.0, maximum=1.0,
-                                         singleStep=0.05, value=0.3, decimals=2, prefix="min score ")
-        self.grab_button = QPushButton("Grab Frame (G)", objectName="cameraGrab")
-        self.grab_button.setToolTip("Save this frame into the project (captures/) with its detections")
-        self.every_spin = QSpinBox(objectName="cameraEveryN", minimum=1, maximum=10000, value=10,
-                                   prefix="every ", suffix=" frames")
-        self.add_button = QPushButton("Add Frames", objectName="cameraAddEveryN")
-        self.add_button.setToolTip("Add every N-th frame of this video to the project (captures/)")
-        self.close_button = QPushButton("Close", objectName="cameraClose")
-
-        transport = QHBoxLayout()
-        for widget, stretch in ((self.play_button, 0), (self.seek_slider, 1), (self.time_label, 0)):
-            transport.addWidget(widget, stretch)
-        actions = QHBoxLayout()
-        for widget in (self.detect_check, self.score_spin, None, self.grab_button, self.every_spin,
-                       self.add_button, self.close_button):
-            if widget is None:
-                actions.addStretch(1)
-            else:
-                actions.addWidget(widget)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.view, 1)
-        for row in (transport, actions):
-            layout.addLayout(row)
-        layout.addWidget(self.status_label)
-
-        self.play_button.clicked.connect(self.toggle_playing)
-        self.seek_slider.valueChanged.connect(self._on_seek_slider_changed)
-        self.detect_check.toggled.connect(self.set_detection_enabled)
-        self.score_spin.valueChanged.connect(self._on_score_changed)
-        self.grab_button.clicked.connect(self.grab_frame)
-        self.add_button.clicked.connect(self._on_add_clicked)
-        self.close_button.clicked.connect(self.close_source)
+        self.controls = c = build_controls(self, self.view)
+        c.play_button.clicked.connect(self.toggle_playing)
+        c.seek_slider.valueChanged.connect(self._on_seek_slider_changed)
+        c.detect_check.toggled.connect(self.set_detection_enabled)
+        c.score_spin.valueChanged.connect(self._on_score_changed)
+        c.grab_button.clicked.connect(self.grab_frame)
+        c.add_button.clicked.connect(self._on_add_clicked)
+        c.close_button.clicked.connect(self.close_source)
         for keys, slot in (("G", self.grab_frame), ("Space", self.toggle_playing)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -131,7 +99,7 @@ class CameraPanel(QWidget):
         worker.finished.connect(self._on_capture_finished)
         self._capture = capture
         self._running = True
-        if self.detect_check.isChecked():
+        if self.controls.detect_check.isChecked():
             self._start_live_detection()
         capture.start()
         self._update_controls()
@@ -191,8 +159,8 @@ class CameraPanel(QWidget):
     # -- detection -------------------------------------------------------------------------------------
     @Slot(bool)
     def set_detection_enabled(self, enabled: bool) -> None:
-        if self.detect_check.isChecked() != enabled:
-            self.detect_check.setChecked(enabled)  # re-enters through toggled
+        if self.controls.detect_check.isChecked() != enabled:
+            self.controls.detect_check.setChecked(enabled)  # re-enters through toggled
             return
         if enabled and self._capture is not None:
             self._start_live_detection()
@@ -203,9 +171,10 @@ class CameraPanel(QWidget):
     def _start_live_detection(self) -> None:
         if self._live is not None or self._capture is None:
             return
-        live = LiveDetectThread(self._detector_provider, score_thresh=self.score_spin.value(), parent=self)
+        live = LiveDetectThread(self._detector_provider, score_thresh=self.controls.score_spin.value(), parent=self)
         live.worker.detections_ready.connect(self._on_live_detections)
         live.worker.errored.connect(self._on_live_errored)
+        live.worker.detector_missing.connect(self._on_live_detector_missing)
         self._live = live
         live.start()
         self._capture.worker.set_frame_sink(live.worker.submit)
@@ -244,8 +213,8 @@ class CameraPanel(QWidget):
         result = self.view.current_detections()
         detections = result.detections if result is not None and result.frame_index == frame.index else None
         # boxes on screen belong to an older frame while playing: detect this one in the job instead
-        detect = self._detector_provider if self.detect_check.isChecked() else None
-        info, score = self._info, self.score_spin.value()
+        detect = self._detector_provider if self.controls.detect_check.isChecked() else None
+        info, score = self._info, self.controls.score_spin.value()
 
         def job(report: Callable[..., None], should_stop: Callable[[], bool]) -> GrabbedFrame:
             return grab_into_project(project, frame, detections, source_name=info.name, is_file=info.is_file,
@@ -256,7 +225,7 @@ class CameraPanel(QWidget):
 
     @Slot()
     def _on_add_clicked(self) -> None:
-        self.add_every_nth(self.every_spin.value())
+        self.add_every_nth(self.controls.every_spin.value())
 
     def add_every_nth(self, step: int) -> None:
         """Add frames 0, N, 2N, ... of the open video file to the project (on a worker thread)."""
@@ -311,8 +280,8 @@ class CameraPanel(QWidget):
             return
         self._info = info
         self._slider_updating = True
-        self.seek_slider.setRange(0, max(0, (info.frame_count or 1) - 1))
-        self.seek_slider.setValue(0)
+        self.controls.seek_slider.setRange(0, max(0, (info.frame_count or 1) - 1))
+        self.controls.seek_slider.setValue(0)
         self._slider_updating = False
         self._set_status(f"{info.name}: {info.fps:.1f} fps"
                          + (f", {info.frame_count} frames" if info.frame_count else ", live"))
@@ -327,12 +296,12 @@ class CameraPanel(QWidget):
         info = self._info
         if info is not None and info.is_file:
             self._slider_updating = True
-            self.seek_slider.setValue(frame.index)
+            self.controls.seek_slider.setValue(frame.index)
             self._slider_updating = False
             total = (info.frame_count or 0) / info.fps if info.fps else 0.0
-            self.time_label.setText(f"{clock_text(frame.time_s)} / {clock_text(total)}")
+            self.controls.time_label.setText(f"{clock_text(frame.time_s)} / {clock_text(total)}")
         elif info is not None:
-            self.time_label.setText(clock_text(frame.time_s))
+            self.controls.time_label.setText(clock_text(frame.time_s))
 
     @Slot(bool)
     def _on_capture_playing_changed(self, playing: bool) -> None:
@@ -371,6 +340,11 @@ class CameraPanel(QWidget):
         if self._live is not None and self.sender() is self._live.worker:
             self._report(f"Live detection: {message}")
 
+    @Slot()
+    def _on_live_detector_missing(self) -> None:
+        if self._live is not None and self.sender() is self._live.worker:
+            self._set_status("No model loaded: load one (Model menu) to see live detections.")
+
     @Slot(int)
     def _on_seek_slider_changed(self, value: int) -> None:
         if not self._slider_updating:
@@ -382,17 +356,17 @@ class CameraPanel(QWidget):
         self.error_reported.emit(message)
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
-        self.status_label.setText(text)
-        self.status_label.setStyleSheet("color: #c0392b;" if error else "")
+        self.controls.status_label.setText(text)
+        self.controls.status_label.setStyleSheet("color: #c0392b;" if error else "")
 
     def _update_controls(self) -> None:
         streaming = self._running and self._info is not None
         is_file = streaming and self._info.is_file
-        self.play_button.setText("Pause" if self._playing else "Play")
-        self.play_button.setEnabled(streaming)
-        self.seek_slider.setEnabled(is_file)
-        self.every_spin.setEnabled(self._video_path is not None)
-        self.add_button.setEnabled(self._video_path is not None)
-        self.grab_button.setEnabled(self._info is not None and self.view.current_frame() is not None
+        self.controls.play_button.setText("Pause" if self._playing else "Play")
+        self.controls.play_button.setEnabled(streaming)
+        self.controls.seek_slider.setEnabled(is_file)
+        self.controls.every_spin.setEnabled(self._video_path is not None)
+        self.controls.add_button.setEnabled(self._video_path is not None)
+        self.controls.grab_button.setEnabled(self._info is not None and self.view.current_frame() is not None
                                     or streaming)
-        self.close_button.setEnabled(self._capture is not None)
+        self.controls.close_button.setEnabled(self._capture is not None)

@@ -213,6 +213,10 @@ class CameraView(QWidget):
 
     def _paint_message(self, painter: QPainter) -> None:
         painter.setFont(self.font())
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        area = QRectF(self.rect()).adjusted(12, 12, -12, -12)
+        text_rect = painter.boundingRect(area, flags, self._message)
+        if self._image is not None:  # readable over the last frame (e.g. "camera unplugged")
+            painter.fillRect(text_rect.adjusted(-10, -6, 10, 6), QColor(0, 0, 0, 190))
         painter.setPen(QColor(240, 240, 240))
-        rect = QRectF(self.rect()).adjusted(12, 12, -12, -12)
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)
+        painter.drawText(area, flags, self._message)

@@ -6,8 +6,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QSlider
 
 from app.camera import CameraPanel, install_camera
 from engine.video import label_colour
@@ -87,7 +88,7 @@ def test_seek_slider_shows_that_frame_while_paused(qtbot, make_panel, make_clip)
     panel.open_source(lambda: __import__("engine.video").video.CaptureSource(make_clip(num_frames=30)),
                       name="clip", start_paused=True)
     qtbot.waitUntil(lambda: panel.source_info is not None, timeout=5000)
-    slider = panel.findChild(type(panel.seek_slider), "cameraSeek")
+    slider = panel.findChild(QSlider, "cameraSeek")
     assert slider.isEnabled() and slider.maximum() == 29
     slider.setValue(17)
     _wait_frame(qtbot, panel, 17)
@@ -100,8 +101,11 @@ def test_grab_frame_lands_in_the_project_with_its_predictions(qtbot, make_panel,
     panel.open_video(make_clip("walk.mp4", num_frames=20, fps=30.0))
     _wait_frame(qtbot, panel)
     panel.pause()
+    panel.activateWindow()
+    qtbot.waitActive(panel)
+    panel.view.setFocus()
     with qtbot.waitSignal(panel.frame_grabbed, timeout=10000) as grabbed:
-        panel.grab_frame()
+        qtbot.keyClick(panel.view, Qt.Key.Key_G)  # the Grab Frame key
     image_id, path = grabbed.args
     path = Path(path)
     assert path.parent == project.folder / "captures" and path.suffix == ".png" and path.is_file()
@@ -122,6 +126,13 @@ def test_grab_without_a_project_says_so(qtbot, make_panel, make_clip) -> None:
     assert "Open a project first" in blocker.args[0]
 
 
+def test_live_view_without_a_model_says_how_to_get_boxes(qtbot, make_panel, make_clip) -> None:
+    panel = make_panel(detector=None)
+    panel.open_video(make_clip())
+    qtbot.waitUntil(lambda: "No model loaded" in panel.controls.status_label.text(), timeout=5000)
+    assert panel.view.current_detections() is None
+
+
 def test_add_every_nth_frame_of_a_video(qtbot, make_panel, make_clip, project) -> None:
     panel = make_panel(project=project)
     panel.open_video(make_clip("tour.avi", num_frames=24, fps=60.0))
@@ -140,8 +151,8 @@ def test_camera_that_cannot_open_reports_and_the_panel_stays_usable(qtbot, make_
         panel.open_source(lambda: fake_camera_cls(fail_open=True), name="camera 7")
     assert blocker.args[0].startswith("cannot open camera 7")
     assert "cannot open camera 7" in panel.view.message()
-    assert "cannot open camera 7" in panel.status_label.text()
-    assert not panel.play_button.isEnabled()
+    assert "cannot open camera 7" in panel.controls.status_label.text()
+    assert not panel.controls.play_button.isEnabled()
     # the app carries on: another source opens and plays
     panel.open_video(make_clip())
     _wait_frame(qtbot, panel)
@@ -158,7 +169,7 @@ def test_camera_unplugged_mid_stream_reports_and_keeps_the_last_frame(qtbot, mak
     qtbot.waitUntil(lambda: camera.closed, timeout=2000)
     assert panel.view.current_frame().index == 4
     assert "unplugged" in panel.view.message()
-    qtbot.waitUntil(lambda: not panel.play_button.isEnabled(), timeout=2000)
+    qtbot.waitUntil(lambda: not panel.controls.play_button.isEnabled(), timeout=2000)
 
 
 def test_install_camera_adds_a_menu_and_opens_grabbed_frames(qtbot, make_clip, project, detector) -> None:
