@@ -57,6 +57,7 @@ class ModelController(QObject):
         self.worker = ModelWorker(factory)
         pool.start_service(self.worker)
         self.info: ModelInfo | None = None
+        self.requested_spec: ModelSpec | None = None  # the last load asked for (Train panel: current checkpoint)
         self.loading = False
         self.batch_running = False
         self.auto_detect = True
@@ -75,6 +76,7 @@ class ModelController(QObject):
 
     # --- loading ----------------------------------------------------------------------------
     def load(self, spec: ModelSpec) -> None:
+        self.requested_spec = spec
         self.loading = True
         self.loading_changed.emit(True)
         self.message.emit(f"Loading model {spec.display_name}…")

@@ -385,6 +385,10 @@ class TrainingPanel(QDockWidget):
         self.message.setText(f"Switching the detector to {Path(path).parent.name}/{Path(path).name}…")
         self.model_chosen.emit(path)
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.refresh()
+
     # -- closing ---------------------------------------------------------------------------------
     def request_stop(self) -> None:
         """Closing the app: stop after this batch (the panel reports when the thread ended)."""

@@ -1,0 +1,137 @@
+"""One call that puts the Train panel into the main window and wires it to the model.
+
+``install_training_panel(window, document, model_controller)`` adds the dock (tabbed behind the right
+docks, hidden until asked for), a "Train…" entry (Ctrl+T) in the Model menu, the hot swap (a model
+chosen in the panel is loaded by the app's model worker, off the GUI thread, and the current image is
+re-detected once it is ready) and the close guard: closing the window while training asks whether to
+stop; yes cancels, the window stays open until the current batch has ended and the worker is done,
+then closes itself. The GUI thread never blocks on the training thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
+
+from app.training.panel import TrainingPanel
+from app.training.train_worker import FitFn
+
+log = logging.getLogger(__name__)
+
+SHORTCUT = "Ctrl+T"
+
+
+def ask_stop_training(parent: QWidget) -> bool:
+    """The question shown when the window is closed mid-training."""
+    answer = QMessageBox.question(
+        parent,
+        "Training is running",
+        "Stop training and quit? The last checkpoint is kept and the run can be resumed later.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class TrainingIntegration(QObject):
+    """The glue between the panel, the window and the model controller (see module docstring)."""
+
+    def __init__(self, window: QMainWindow, panel: TrainingPanel, model_controller: Any = None) -> None:
+        super().__init__(window)
+        self.window, self.panel, self.models = window, panel, model_controller
+        self.confirm_stop: Callable[[QWidget], bool] = ask_stop_training
+        self.closing = False
+        self._redetect_pending = False
+        panel.model_chosen.connect(self._on_panel_model_chosen)
+        panel.training_finished.connect(self._on_panel_training_finished)
+        if model_controller is not None:
+            model_controller.model_ready.connect(self._on_models_model_ready)
+            model_controller.model_failed.connect(self._on_models_model_failed)
+        window.installEventFilter(self)
+
+    # -- hot swap ------------------------------------------------------------------------------
+    @Slot(str)
+    def _on_panel_model_chosen(self, path: str) -> None:
+        if self.models is None:
+            return
+        self._redetect_pending = True
+        self.models.load_checkpoint(path)  # queued to the model worker: loads off the GUI thread
+
+    @Slot(object)
+    def _on_models_model_ready(self, info: Any) -> None:
+        spec = getattr(self.models, "requested_spec", None)
+        if spec is not None and getattr(spec, "kind", "") == "checkpoint":
+            self.panel.set_current_model(str(spec.source), getattr(info, "title", None))
+        elif spec is not None:
+            self.panel.set_current_model(None, getattr(info, "title", None))
+        if self._redetect_pending:
+            self._redetect_pending = False
+            self.panel.message.setText(f"Now detecting with {getattr(info, 'title', 'the new model')}.")
+            self.models.detect_current()
+
+    @Slot(str)
+    def _on_models_model_failed(self, message: str) -> None:
+        if self._redetect_pending:
+            self._redetect_pending = False
+            self.panel.message.setText(f"The model could not be loaded: {message}")
+
+    # -- closing -------------------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.window and event.type() == QEvent.Type.Close and self.panel.is_training:
+            event.ignore()  # the window stays until the worker has finished its batch
+            if not self.closing:
+                if self.confirm_stop(self.window):
+                    self.closing = True
+                    self.panel.request_stop()
+                    self.panel.message.setText("Stopping training after this batch, then quitting…")
+            return True
+        return False
+
+    @Slot(object)
+    def _on_panel_training_finished(self, outcome: Any) -> None:
+        if self.closing:
+            self.window.close()
+
+
+def install_training_panel(
+    window: QMainWindow, document: Any = None, model_controller: Any = None, *, fit_fn: FitFn | None = None
+) -> TrainingPanel:
+    """Add the Train dock and its menu entry to ``window``; returns the panel (the existing one if
+    already installed).
+
+    ``document`` is the app's ``Document`` (its project is what gets trained on); ``model_controller``
+    the shell's ``ModelController`` (``load_checkpoint``, ``detect_current``, ``model_ready``,
+    ``requested_spec``). ``fit_fn`` replaces ``engine.train.fit`` (tests). The integration object is
+    kept as ``panel.integration``.
+    """
+    existing = window.findChild(TrainingPanel, "training_panel")
+    if existing is not None:
+        return existing
+    panel = TrainingPanel(document, window, fit_fn=fit_fn)
+    panel.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+    panel.hide()
+    action: QAction = panel.toggleViewAction()
+    action.setText("&Train…")
+    action.setObjectName("train_panel_action")
+    action.setShortcut(QKeySequence(SHORTCUT))
+    action.setToolTip("Fine-tune the detector on the reviewed images")
+    window.addAction(action)
+    menu = _model_menu(window)
+    if menu is not None:
+        menu.addSeparator()
+        menu.addAction(action)
+    panel.integration = TrainingIntegration(window, panel, model_controller)  # type: ignore[attr-defined]
+    return panel
+
+
+def _model_menu(window: QMainWindow) -> Any:
+    for action in window.menuBar().actions():
+        if action.menu() is not None and action.text().replace("&", "") == "Model":
+            return action.menu()
+    return None
