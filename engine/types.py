@@ -181,6 +181,10 @@ class TrainConfig:
     amp: bool = True
     resume: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    resume_from: str | None = None  # checkpoint to resume (default: <out>/last.pt when resume is set)
+    max_bad_steps: int = 5  # NaN/inf steps in a row before training fails
+    val_every: int = 1  # validate (and consider best.pt) every N epochs and after the last
+    augment: bool = True  # scale jitter + photometric jitter; False: horizontal flip only
 
 
 TrainEventKind = Literal[
@@ -208,3 +212,4 @@ class TrainEvent:
     metrics: Mapping[str, Any] = field(default_factory=dict)
     message: str = ""
     path: str | None = None
+    images_skipped: int = 0  # images that failed to load so far (skipped, training went on)
