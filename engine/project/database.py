@@ -10,6 +10,8 @@ while writers carry on. Nested ``write()`` blocks on one thread join the outer t
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,7 +20,10 @@ from pathlib import Path
 
 from engine.errors import ProjectError
 
+log = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_MS = 30_000
+FLUSH_INTERVAL_S = 1.0  # with synchronous=NORMAL: the most a power cut can take (kill -9 takes nothing)
 
 
 class Database:
@@ -35,6 +40,12 @@ class Database:
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
         self.reason = "opened read-only"
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if not read_only and synchronous.upper() == "NORMAL":
+            self._flusher = threading.Thread(target=self._flush_loop, name="project-wal-flush", daemon=True)
+            self._flusher.start()
 
     def connect(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
@@ -77,6 +88,27 @@ class Database:
         self._local.depth = depth
         if depth == 0:
             conn.execute("COMMIT")
+            self._dirty.set()
+
+    def _flush_loop(self) -> None:
+        """Under synchronous=NORMAL a commit reaches the OS (safe from kill -9) but not the disk;
+        fsync the WAL shortly after commits so a power cut loses at most FLUSH_INTERVAL_S of edits."""
+        while not self._stop.wait(FLUSH_INTERVAL_S):
+            if self._dirty.is_set():
+                self._dirty.clear()
+                self._fsync_wal()
+
+    def _fsync_wal(self) -> None:
+        try:
+            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+        except OSError:
+            return  # no WAL right now: everything is in the main file
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            log.warning("%s: fsync of the write-ahead log failed: %s", self.path, exc)
+        finally:
+            os.close(fd)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -95,6 +127,11 @@ class Database:
 
     def close(self) -> None:
         """Close every thread's connection; later use raises ProjectError."""
+        self._stop.set()
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join()
+        if self._dirty.is_set():
+            self._fsync_wal()
         with self._lock:
             self._closed = True
             connections, self._connections = self._connections, []

@@ -38,8 +38,13 @@ class InterchangeMixin:
     folder: Path
 
     def import_labels(self, path: str | Path, fmt: str, *, mark_reviewed: bool = True) -> ImportReport:
-        """Merge the labels of a COCO / VOC / YOLO dataset at ``path`` into this project."""
-        _check_format(fmt)
+        """Merge the labels of a COCO / VOC / YOLO dataset at ``path`` into this project.
+
+        ``fmt`` may also be ``"auto"`` (guessed from the files). Raises DatasetError for an unreadable
+        dataset and ProjectError on a read-only project; nothing is written unless all of it is.
+        """
+        if fmt != "auto":
+            _check_format(fmt)
         self._require_writable()  # type: ignore[attr-defined]
         from engine.io import read_dataset
 
@@ -122,8 +127,11 @@ class InterchangeMixin:
         if dst == self.folder or self.folder in dst.parents:
             # Copied images would show up as new project images on the next scan.
             raise ProjectError(f"cannot export into the project folder itself ({dst}); choose a folder outside it")
-        write_dataset(ann, dst, fmt, copy_images=copy_images)
-        return ExportReport(dst, fmt, len(ann.images), ann.num_boxes, ann.class_names, ann.warnings)
+        written = write_dataset(ann, dst, fmt, copy_images=copy_images) or []
+        log.info("%s: exported %d images, %d boxes as %s to %s", self.folder, len(ann.images), ann.num_boxes,
+                 fmt, dst)
+        return ExportReport(dst, fmt, len(ann.images), ann.num_boxes, ann.class_names,
+                            tuple(ann.warnings) + tuple(written))
 
 
 def _match(path: str, root: Path, folder: Path, by_path: dict[str, int],

@@ -8,6 +8,7 @@ boxes (``missing = 1``), so moving a file away and back loses nothing.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -24,7 +25,10 @@ def list_relative(folder: Path) -> list[str]:
         files = list_images(folder, recursive=True)
     except DatasetError as exc:
         raise ProjectError(str(exc)) from exc
-    return [p.relative_to(folder).as_posix() for p in files]
+    prefix = len(str(folder).rstrip(os.sep)) + 1  # string slicing: pathlib costs ~0.2 s per 10,000 here
+    if os.sep == "/":
+        return [str(p)[prefix:] for p in files]
+    return [str(p)[prefix:].replace(os.sep, "/") for p in files]
 
 
 def rescan(db: Database, folder: Path) -> tuple[int, int]:

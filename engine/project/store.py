@@ -38,7 +38,7 @@ def _row_to_image(row: tuple) -> ImageRecord:
 class ProjectBase:
     """Opening, closing, images and boxes. ``Project`` adds classes, models, snapshots and interchange."""
 
-    synchronous: str = "FULL"
+    synchronous: str = "NORMAL"  # see the package docstring; bench/store.py measures both
 
     def __init__(self, folder: Path, db: Database, *, lock: opening.Lock | None,
                  read_only_reason: str | None, temp_dir: Path | None = None) -> None:
