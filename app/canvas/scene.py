@@ -27,6 +27,7 @@ class CanvasScene(QGraphicsScene):
         self.setBackgroundBrush(render.BACKGROUND)
         self._items: dict[int, BoxItem] = {}
         self._selected: set[int] = set()
+        self._tag_scale = 1.0
         self._pixmap_item = QGraphicsPixmapItem()
         self._pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self._pixmap_item.setZValue(0.0)
@@ -63,6 +64,13 @@ class CanvasScene(QGraphicsScene):
         rect = QRectF(x1, y1, x2 - x1, y2 - y1)
         hits = self.items(rect, Qt.ItemSelectionMode.ContainsItemShape)
         return [it.box_id for it in hits if isinstance(it, BoxItem) and it.isVisible()]
+
+    def set_tag_scale(self, scale: float) -> None:
+        """Tags keep their screen size: the view calls this with 1 / zoom when the zoom changes."""
+        if scale != self._tag_scale:
+            self._tag_scale = scale
+            for item in self._items.values():
+                item.set_tag_scale(scale)
 
     # ---- document signals -------------------------------------------------------------------
     def _on_document_image_changed(self) -> None:
@@ -127,7 +135,7 @@ class CanvasScene(QGraphicsScene):
             if box_id in self._items or not doc.has_box(box_id):
                 continue
             box = doc.box(box_id)
-            item = BoxItem(box, doc.class_colour(box.label))
+            item = BoxItem(box, doc.class_colour(box.label), self._tag_scale)
             item.setVisible(doc.is_visible(box))
             self.addItem(item)
             self._items[box_id] = item

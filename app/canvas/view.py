@@ -108,7 +108,7 @@ class Canvas(QGraphicsView):
         rect = self._scene.sceneRect()
         if rect.width() > 0 and rect.height() > 0:
             self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-            self.zoom_changed.emit(self.zoom())
+            self._on_zoom_changed()
 
     def visible_box_ids(self) -> list[int]:
         """Ids of boxes drawn now (predictions under the score threshold are hidden)."""
@@ -207,7 +207,11 @@ class Canvas(QGraphicsView):
             self._auto_fit = False
             f = target / self.zoom()
             self.scale(f, f)
-            self.zoom_changed.emit(self.zoom())
+            self._on_zoom_changed()
+
+    def _on_zoom_changed(self) -> None:
+        self._scene.set_tag_scale(1.0 / self.zoom())
+        self.zoom_changed.emit(self.zoom())
 
     def _handle_key(self, event: QKeyEvent) -> bool:
         """Apply a canvas key; False when the key is not ours."""
