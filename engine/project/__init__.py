@@ -23,6 +23,7 @@ API (``image`` is an ``ImageRecord`` or an image id; boxes are ``engine.types.Bo
     p = Project.open(folder, *, read_only=False)     # context manager too; p.close()
     p.folder, p.read_only, p.read_only_reason, p.db_path
     p.rescan() -> (added, newly_missing)
+    with p.transaction(): ...                        # several edits, one atomic commit
     p.images(status=None, *, order="path"|"uncertainty") -> list[ImageRecord]   # missing ones flagged
     p.image(id) -> ImageRecord; p.find_image(rel_or_abs_path) -> ImageRecord | None
     p.image_path(image) -> Path; p.image_size(image) -> (w, h)   # header read once, then stored

@@ -13,7 +13,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,6 +117,13 @@ class ProjectBase:
     def __repr__(self) -> str:
         mode = f", read-only: {self.read_only_reason}" if self.read_only else ""
         return f"Project({str(self.folder)!r}{mode})"
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group edits made on this thread into one atomic, durable commit (all or none of them)."""
+        self._require_writable()
+        with self._db.write():
+            yield
 
     @property
     def db_path(self) -> Path:

@@ -221,3 +221,20 @@ def test_unknown_image_and_bad_folder_are_clear_errors(image_folder: Path, tmp_p
             p.add_box(12345, Box(0, 0, 10, 10, "cat"))
     with pytest.raises(ProjectError, match="closed"):
         p.images()
+
+
+def test_transaction_groups_edits_all_or_nothing(image_folder: Path) -> None:
+    with Project.open(image_folder) as p:
+        img = p.images()[0]
+        keep = p.add_box(img, Box(0, 0, 10, 10, "cat"))
+        with pytest.raises(ProjectError):
+            with p.transaction():
+                p.delete_box(keep)
+                p.add_box(img, Box(5, 5, 20, 20, "dog"))
+                p.add_box(img, Box(math.nan, 0, 1, 1, "dog"))  # refused: the whole group rolls back
+        assert [b.id for b in p.boxes(img)] == [keep] and p.class_names() == ["cat"]
+        with p.transaction():
+            p.delete_box(keep)
+            p.add_box(img, Box(5, 5, 20, 20, "dog"))
+    with Project.open(image_folder) as p:
+        assert [b.label for b in p.boxes(p.images()[0])] == ["dog"]
