@@ -10,8 +10,8 @@ only, through a ``box_id -> BoxItem`` dict. Scene coordinates are image pixels: 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QRectF, Qt
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene
+from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtWidgets import QGraphicsScene
 
 from app.canvas import render
 from app.canvas.box_item import BoxItem
@@ -24,14 +24,10 @@ class CanvasScene(QGraphicsScene):
     def __init__(self, document: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.document = document
-        self.setBackgroundBrush(render.BACKGROUND)
         self._items: dict[int, BoxItem] = {}
         self._selected: set[int] = set()
         self._tag_scale = 1.0
-        self._pixmap_item = QGraphicsPixmapItem()
-        self._pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        self._pixmap_item.setZValue(0.0)
-        self.addItem(self._pixmap_item)
+        self._pixmap = QPixmap()  # drawn as the background (cached by the view), not as an item
         document.image_changed.connect(self._on_document_image_changed)
         document.boxes_added.connect(self._on_document_boxes_added)
         document.boxes_removed.connect(self._on_document_boxes_removed)
@@ -48,7 +44,14 @@ class CanvasScene(QGraphicsScene):
         return list(self._items.values())
 
     def image_rect(self) -> QRectF:
-        return self._pixmap_item.boundingRect() if self.document.pixels is not None else QRectF()
+        return QRectF(self._pixmap.rect()) if not self._pixmap.isNull() else QRectF()
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt's name
+        """The image at full quality (smooth scaling); the view caches this layer between repaints."""
+        painter.fillRect(rect, render.BACKGROUND)
+        if not self._pixmap.isNull():
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawPixmap(QRectF(self._pixmap.rect()), self._pixmap, QRectF(self._pixmap.rect()))
 
     def boxes_at(self, x: float, y: float) -> list[BoxItem]:
         """Visible box items under the image point (x, y), smallest area first."""
@@ -80,10 +83,10 @@ class CanvasScene(QGraphicsScene):
         self._selected = set()
         doc = self.document
         if doc.pixels is not None:
-            self._pixmap_item.setPixmap(render.pixmap_from_rgb(doc.pixels))
-            self.setSceneRect(self._pixmap_item.boundingRect())
+            self._pixmap = render.pixmap_from_rgb(doc.pixels)
+            self.setSceneRect(QRectF(self._pixmap.rect()))
         else:
-            self._pixmap_item.setPixmap(QPixmap())
+            self._pixmap = QPixmap()
             size = doc.image_size() or (1, 1)
             self.setSceneRect(QRectF(0, 0, size[0], size[1]))
         self._add_items([b.id for b in doc.boxes()])

@@ -50,6 +50,7 @@ class Canvas(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)  # a drag repaints boxes only
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -120,6 +121,7 @@ class Canvas(QGraphicsView):
 
     # ---- document signals -------------------------------------------------------------------
     def _on_document_image_changed(self) -> None:
+        self.resetCachedContent()
         self._tool.cancel()
         self.set_mode("select")
         doc = self.document
