@@ -27,6 +27,7 @@ API (``image`` is an ``ImageRecord`` or an image id; boxes are ``engine.types.Bo
     p.images(status=None, *, order="path"|"uncertainty") -> list[ImageRecord]   # missing ones flagged
     p.image(id) -> ImageRecord; p.find_image(rel_or_abs_path) -> ImageRecord | None
     p.image_path(image) -> Path; p.image_size(image) -> (w, h)   # header read once, then stored
+    p.fill_sizes(*, batch=200, should_stop=None) -> n          # background pass over unknown sizes
     p.set_image_size(image, w, h); p.set_status(image, "new"|"predicted"|"reviewed")
     p.set_uncertainty(image, u | None)                           # for review ordering
     p.boxes(image) -> list[Box]            # ids set, creation order, rejected predictions excluded
@@ -61,11 +62,12 @@ from engine.errors import ProjectError
 from engine.project.classes import ClassesMixin
 from engine.project.interchange import InterchangeMixin
 from engine.project.records import ClassInfo, ExportReport, ImportReport, ModelRecord
+from engine.project.scan import ScanMixin
 from engine.project.store import ProjectBase
 from engine.project.training import TrainingMixin
 
 
-class Project(ClassesMixin, TrainingMixin, InterchangeMixin, ProjectBase):
+class Project(ScanMixin, ClassesMixin, TrainingMixin, InterchangeMixin, ProjectBase):
     """A labeling project; open with ``Project.open(folder)`` (see the module docstring)."""
 
 

@@ -129,16 +129,6 @@ class ProjectBase:
     def db_path(self) -> Path:
         return self.folder / opening.STORE_DIR / opening.DB_NAME
 
-    def rescan(self) -> tuple[int, int]:
-        """Add images new in the folder and mark vanished ones missing (their boxes are kept).
-
-        Returns ``(added, missing)``: images added and images newly marked missing by this scan.
-        A read-only project cannot record changes and returns (0, 0).
-        """
-        if self.read_only:
-            return 0, 0
-        return scan.rescan(self._db, self.folder)
-
     # ----------------------------------------------------------------- images
     def images(self, status: str | None = None, *,
                order: Literal["path", "uncertainty"] = "path") -> list[ImageRecord]:

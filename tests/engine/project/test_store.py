@@ -238,3 +238,15 @@ def test_transaction_groups_edits_all_or_nothing(image_folder: Path) -> None:
             p.add_box(img, Box(5, 5, 20, 20, "dog"))
     with Project.open(image_folder) as p:
         assert [b.label for b in p.boxes(p.images()[0])] == ["dog"]
+
+
+def test_fill_sizes_reads_headers_once(image_folder: Path, make_images) -> None:  # type: ignore[no-untyped-def]
+    make_images(image_folder, ["big.png"], size=(120, 90))
+    (image_folder / "broken.png").write_bytes(b"not a png")
+    with Project.open(image_folder) as p:
+        assert all(r.width is None for r in p.images())
+        assert p.fill_sizes(batch=2) == 4  # broken.png stays unknown
+        sizes = {r.path: (r.width, r.height) for r in p.images()}
+        assert sizes["big.png"] == (120, 90) and sizes["a.png"] == (64, 48)
+        assert sizes["broken.png"] == (None, None)
+        assert p.fill_sizes() == 0
