@@ -22,6 +22,16 @@ DEFAULT_MAX_POINTS = 1000
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
 
+def _nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k (k >= 0) that is at least ``raw``."""
+    step = 1.0
+    while True:
+        for factor in (1.0, 2.0, 5.0):
+            if step * factor >= raw:
+                return step * factor
+        step *= 10.0
+
+
 class _BufferedChart(QChartView):
     """A chart of named line series fed by :meth:`add_point`, drawn in batches on a timer."""
 
@@ -134,7 +144,12 @@ class _BufferedChart(QChartView):
         self._series[name] = series
 
     def _update_axes(self) -> None:
-        self._x_axis.setRange(self._x_min(), max(self._x_max, self._x_min() + 1.0))
+        x_top = max(self._x_max, self._x_min() + 1.0)
+        self._x_axis.setRange(self._x_min(), x_top)
+        # Whole-number ticks (steps, epochs) at a 1-2-5 spacing: "%d" labels never repeat.
+        self._x_axis.setTickType(QValueAxis.TickType.TicksDynamic)
+        self._x_axis.setTickAnchor(0.0)
+        self._x_axis.setTickInterval(_nice_step((x_top - self._x_min()) / 8))
         self._y_axis.setRange(0.0, self._y_top())
 
     def _x_min(self) -> float:

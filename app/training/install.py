@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
@@ -53,6 +53,9 @@ class TrainingIntegration(QObject):
             model_controller.model_ready.connect(self._on_models_model_ready)
             model_controller.model_failed.connect(self._on_models_model_failed)
         window.installEventFilter(self)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(panel.shutdown)  # exit without a close event: still stop cleanly
 
     # -- hot swap ------------------------------------------------------------------------------
     @Slot(str)

@@ -394,7 +394,11 @@ class TrainingPanel(QDockWidget):
         """Closing the app: stop after this batch (the panel reports when the thread ended)."""
         self.cancel()
 
-    def wait_stopped(self, timeout_ms: int = 60_000) -> bool:
-        """Block until the training thread ended (only for shutdown paths and tests)."""
+    def shutdown(self, timeout_ms: int = 60_000) -> bool:
+        """Window teardown: stop after this batch and block until the thread ended (True if it did).
+
+        The close guard of ``install`` avoids this path for a user's close (it never blocks); this is
+        for ``MainWindow.shutdown`` and application exit."""
+        self.request_stop()
         thread = self._thread
         return thread is None or thread.wait(timeout_ms)
