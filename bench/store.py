@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO / "tests" / "engine" / "project"))
 
 from PIL import Image  # noqa: E402
 
+from engine.errors import ProjectError  # noqa: E402
 from engine.project import Project  # noqa: E402
 from engine.project.store import ProjectBase  # noqa: E402
 from engine.types import Box  # noqa: E402
@@ -64,8 +65,9 @@ def edit_mix(p: Project, image_ids: list[int], count: int, rnd: random.Random) -
                 p.update_box(rnd.choice(live), {"x1": x, "y1": y, "x2": x + 20, "y2": y + 15})
             else:
                 p.delete_box(live.pop(rnd.randrange(len(live))))
-        except sqlite3.OperationalError:
+        except (sqlite3.OperationalError, ProjectError) as exc:
             errors += 1
+            print(f"  edit failed: {exc}")
     return count / (time.perf_counter() - t0), errors
 
 
@@ -116,7 +118,7 @@ def main() -> int:
                         snap = p.snapshot()
                         snapshots[0] += 1
                         snapshots[1] = snap.num_boxes
-                    except sqlite3.OperationalError as exc:
+                    except (sqlite3.OperationalError, ProjectError) as exc:
                         reader_errors.append(str(exc))
 
             thread = threading.Thread(target=reader)
@@ -126,7 +128,7 @@ def main() -> int:
             finally:
                 stop.set()
                 thread.join()
-            locked = sum("locked" in e for e in reader_errors) + errors
+            locked = sum("locked" in e for e in reader_errors) + errors  # every writer error counts
             print(f"{args.edits} edits while another thread took {snapshots[0]} training snapshots "
                   f"({snapshots[1]} boxes on 2000 reviewed images each): {rate:.0f} edits/s, "
                   f"'database is locked' errors: {locked} (writer {errors}, reader {len(reader_errors)})")

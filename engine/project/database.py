@@ -70,25 +70,43 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One atomic, durable write: committed (and fsynced) when the block exits without error."""
+        """One atomic write, committed when the block exits without error (then safe from a process
+        kill; on disk at once under synchronous=FULL, within FLUSH_INTERVAL_S under NORMAL).
+        SQLite errors (busy past the timeout, disk full, I/O) become ProjectError; nothing is kept."""
         if self.read_only:
             raise ProjectError(f"{self.path}: the project is read-only ({self.reason})")
         conn = self.connect()
         depth = self._local.depth
         if depth == 0:
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise ProjectError(f"{self.path}: cannot save ({exc})") from exc
         self._local.depth = depth + 1
         try:
             yield conn
-        except BaseException:
+        except BaseException as exc:
             self._local.depth = depth
             if depth == 0:
-                conn.execute("ROLLBACK")
+                self._rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise ProjectError(f"{self.path}: the edit was not saved ({exc})") from exc
             raise
         self._local.depth = depth
         if depth == 0:
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:  # disk full, I/O error: nothing of this edit is kept
+                self._rollback(conn)
+                raise ProjectError(f"{self.path}: the edit was not saved ({exc})") from exc
             self._dirty.set()
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite already rolled back (it does on some errors)
 
     def _flush_loop(self) -> None:
         """Under synchronous=NORMAL a commit reaches the OS (safe from kill -9) but not the disk;

@@ -169,3 +169,23 @@ def test_snapshots_are_consistent_while_another_thread_edits(image_folder: Path)
             thread.join()
     assert errors == []
     assert seen_counts == {5}  # never a half-replaced set
+
+
+def test_write_blocked_past_timeout_is_a_clear_error_and_keeps_nothing(
+        image_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.project import database
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
+    with Project.open(image_folder) as p:
+        img = p.images()[0]
+        p.image_size(img)
+        other = sqlite3.connect(_db(image_folder), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock (a foreign tool, say)
+        try:
+            with pytest.raises(ProjectError, match="project.db.*locked"):
+                p.add_box(img, Box(0, 0, 10, 10, "cat"))
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert p.boxes(img) == []
+        assert p.add_box(img, Box(0, 0, 10, 10, "cat")) > 0  # and the project carries on
