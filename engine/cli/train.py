@@ -1,0 +1,164 @@
+"""``retinalab train``: build a ``TrainConfig`` from flags, run ``engine.train.fit``, draw its progress.
+
+The progress bar is one line redrawn with ``\\r`` from ``batch_end`` events (epoch, step, losses, lr,
+images/s, ETA); epoch results and saved checkpoints get their own lines. Under ``torchrun`` only
+rank 0 receives events, so only rank 0 draws. Ctrl-C asks ``fit`` to stop after the current batch
+(``last.pt`` is kept; ``--resume`` continues); a second Ctrl-C aborts at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from typing import Any, TextIO
+
+from engine.types import ARCHS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="training data: a dataset folder/file or a project folder")
+    parser.add_argument("--format", default="coco", choices=["coco", "voc", "yolo", "project"])
+    parser.add_argument("--val", help="validation data in the same format (default: hold out 20%% of --data)")
+    parser.add_argument("--arch", default="retinanet_mobilenet_v3_fpn", choices=ARCHS)
+    parser.add_argument("--pretrained", default="none", choices=["none", "imagenet", "coco"])
+    parser.add_argument("--init", metavar="CKPT", help="fine-tune from this checkpoint (class head remapped by name)")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--image-size", type=int, default=320, help="longer image side in pixels (default 320)")
+    parser.add_argument("--optimizer", default=None, choices=["sgd", "adamw"],
+                        help="default: adamw from scratch, sgd when fine-tuning pretrained weights")
+    parser.add_argument("--lr", type=float, default=None, help="base learning rate (default: 0.001 adamw, 0.01 sgd)")
+    parser.add_argument("--schedule", default="cosine", choices=["cosine", "step"])
+    parser.add_argument("--warmup-steps", type=int, default=100)
+    parser.add_argument("--weight-decay", type=float, default=None)
+    parser.add_argument("--alpha", type=float, default=0.25, help="focal loss alpha (default 0.25)")
+    parser.add_argument("--gamma", type=float, default=2.0, help="focal loss gamma (default 2; 0 = cross-entropy)")
+    parser.add_argument("--freeze-backbone", action="store_true", help="train only the FPN and heads")
+    parser.add_argument("--val-every", type=int, default=1, help="validate every N epochs (default 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    parser.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
+    parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    parser.add_argument("--out", required=True, help="output folder for last.pt, best.pt, metrics.json")
+    parser.add_argument("--resume", nargs="?", const=True, default=False, metavar="CKPT",
+                        help="continue the run in --out (or from CKPT)")
+
+
+def default_recipe(args: argparse.Namespace) -> tuple[str, float, float]:
+    """(optimizer, lr, weight decay): AdamW 1e-3 from scratch, SGD 0.01 for pretrained weights."""
+    from_scratch = args.pretrained == "none" and not args.init
+    optimizer = args.optimizer or ("adamw" if from_scratch else "sgd")
+    lr = args.lr if args.lr is not None else (0.001 if optimizer == "adamw" else 0.01)
+    wd = args.weight_decay if args.weight_decay is not None else (0.05 if optimizer == "adamw" else 1e-4)
+    return optimizer, lr, wd
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    from engine.types import TrainConfig
+
+    optimizer, lr, wd = default_recipe(args)
+    return TrainConfig(
+        data=args.data, out=args.out, format=args.format, val=args.val, arch=args.arch,
+        pretrained=args.pretrained, init_checkpoint=args.init, epochs=args.epochs, batch_size=args.batch_size,
+        image_size=args.image_size, lr=lr, weight_decay=wd, optimizer=optimizer, schedule=args.schedule,
+        warmup_steps=args.warmup_steps, alpha=args.alpha, gamma=args.gamma, freeze_backbone=args.freeze_backbone,
+        seed=args.seed, device=args.device, num_threads=args.threads, num_workers=args.workers,
+        amp=not args.no_amp, resume=bool(args.resume),
+        resume_from=args.resume if isinstance(args.resume, str) else None, val_every=args.val_every,
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(max(0, seconds))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+class ProgressPrinter:
+    """Renders ``TrainEvent``s: one ``\\r`` line for batches, full lines for epochs and checkpoints."""
+
+    def __init__(self, stream: TextIO = sys.stdout, min_interval_s: float = 0.1) -> None:
+        self.stream, self.min_interval_s = stream, min_interval_s
+        self._last_draw = 0.0
+        self._open_line = False
+
+    def _line(self, text: str) -> None:
+        if self._open_line:
+            self.stream.write("\n")
+            self._open_line = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def __call__(self, event: Any) -> None:
+        kind = event.kind
+        if kind == "batch_end":
+            now = time.monotonic()
+            if now - self._last_draw < self.min_interval_s and event.step != event.total_steps:
+                return
+            self._last_draw = now
+            width = 20
+            done = int(width * event.step / max(1, event.total_steps))
+            losses = event.losses
+            text = (f"\repoch {event.epoch}/{event.num_epochs} [{'#' * done}{'.' * (width - done)}] "
+                    f"step {event.step}/{event.total_steps}  loss {losses.get('total', float('nan')):.3f} "
+                    f"(cls {losses.get('classification', float('nan')):.3f} "
+                    f"box {losses.get('bbox_regression', float('nan')):.3f})  lr {event.lr:.2e}  "
+                    f"{event.images_per_s:.1f} img/s  ETA {_duration(event.eta_s)}")
+            if event.images_skipped:
+                text += f"  skipped {event.images_skipped} images"
+            self.stream.write(text + ("\x1b[K" if self.stream.isatty() else ""))
+            self.stream.flush()
+            self._open_line = True
+        elif kind == "train_started":
+            self._line(event.message)
+            for warning in event.metrics.get("warnings", [])[:5]:
+                self._line(f"  warning: {warning}")
+        elif kind == "epoch_end":
+            m = event.metrics
+            text = f"epoch {event.epoch}/{event.num_epochs}  loss {event.losses.get('total', float('nan')):.3f}"
+            if m:
+                text += f"  AP {m['AP']:.4f}  AP50 {m['AP50']:.4f}  AP75 {m['AP75']:.4f}"
+            self._line(text)
+        elif kind == "checkpoint_saved":
+            if event.message == "best":
+                self._line(f"  saved best.pt ({event.path})")
+        elif kind in ("finished", "cancelled"):
+            self._line(event.message)
+        elif kind == "failed":
+            if self._open_line:
+                self.stream.write("\n")
+                self._open_line = False
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.train import fit
+
+    config = build_config(args)
+    stop_requested = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal stop_requested
+        if stop_requested:
+            raise KeyboardInterrupt
+        stop_requested = True
+        print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = fit(config, on_event=ProgressPrinter(), should_stop=lambda: stop_requested)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if result.status == "failed":
+        print(f"error: {result.message}", file=sys.stderr)
+        return 2 if result.bad_input else 1
+    if result.status == "cancelled":
+        return 130
+    if os.environ.get("RANK", "0") == "0":
+        print(f"wrote {result.last_path}, {result.best_path} and {config.out}/metrics.json")
+    return 0
