@@ -78,6 +78,9 @@ def main() -> int:
     parser.add_argument("--offscreen", action="store_true", help="QT_QPA_PLATFORM=offscreen")
     parser.add_argument("--cold", action="store_true", help="let the training worker import torch")
     parser.add_argument("--trace", action="store_true", help="print each stall over 20 ms with the last event")
+    parser.add_argument("--switch-ms", type=float, default=0.0, help="sys.setswitchinterval (0: default)")
+    parser.add_argument("--idle-s", type=float, default=3.0,
+                        help="first measure this long with nothing running (the machine's own noise)")
     args = parser.parse_args()
     if args.offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -90,6 +93,8 @@ def main() -> int:
     from app.training.panel import TrainingPanel
     from app.training.train_worker import default_num_threads
 
+    if args.switch_ms:
+        sys.setswitchinterval(args.switch_ms / 1000)
     app = QApplication.instance() or QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="ui_stall_"))
     project = build_project(tmp / "project", args.images, args.image_size)
@@ -103,8 +108,8 @@ def main() -> int:
     ))
     panel.show()
 
-    stalls: dict[str, list[float]] = {"torch_import": [], "startup": [], "training": []}
-    phase = ["startup"]
+    stalls: dict[str, list[float]] = {"idle": [], "torch_import": [], "startup": [], "training": []}
+    phase = ["idle"]
     state = {"last": 0.0, "done": False, "steps": 0, "event": "start"}
     interval_s = args.interval_ms / 1000
 
@@ -133,6 +138,12 @@ def main() -> int:
     for _ in range(20):  # let the window settle before measuring
         app.processEvents()
     timer.start()
+    phase[0] = "idle"
+    idle_until = time.perf_counter() + args.idle_s
+    while time.perf_counter() < idle_until:
+        app.processEvents()
+        time.sleep(0.0005)
+    phase[0] = "startup"
     if not args.cold:
         import threading
 
@@ -153,7 +164,11 @@ def main() -> int:
     timer.stop()
     elapsed = time.perf_counter() - started
     outcome = state["outcome"]
-    print(f"training: {outcome.status}, {state['steps']} steps in {elapsed:.1f} s, {threads} threads "
+    try:
+        load = " (load average %.1f)" % os.getloadavg()[0]
+    except OSError:
+        load = ""
+    print(f"training{load}: {outcome.status}, {state['steps']} steps in {elapsed:.1f} s, {threads} threads "
           f"of {os.cpu_count()} cores, device {args.device}, {args.images} images at {args.image_size} px")
     for name, values in stalls.items():
         if values:

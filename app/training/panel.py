@@ -316,7 +316,10 @@ class TrainingPanel(QDockWidget):
         error = outcome.status == "failed"
         self.message.setStyleSheet(_ERROR_STYLE if error else "")
         kept = outcome.last_checkpoint or outcome.best_checkpoint
-        self.message.setText(outcome.message + (f" Last checkpoint kept: {kept}" if error and kept else ""))
+        text = outcome.message + (f" Last checkpoint kept: {kept}" if error and kept else "")
+        if self.progress_view.images_skipped:
+            text += f" {self.progress_view.images_skipped} unreadable image(s) were skipped."
+        self.message.setText(text)
         before, after = outcome.metrics_before, outcome.metrics_after
         if after:
             self.result.setText(

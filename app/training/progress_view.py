@@ -62,6 +62,7 @@ class ProgressView(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(splitter, 1)
         self.num_events = 0
+        self.images_skipped = 0
         self.last_checkpoint: str | None = None
 
     def reset(self, *, keep_charts: bool = False) -> None:
@@ -73,6 +74,7 @@ class ProgressView(QWidget):
         self.progress.setValue(0)
         self.status.setText("Starting…")
         self.num_events = 0
+        self.images_skipped = 0
 
     def log(self, text: str) -> None:
         self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
@@ -92,6 +94,10 @@ class ProgressView(QWidget):
                 self.ap_chart.add_point("AP50", event.epoch, float(ap50))
             text = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, (int, float)))
             self.log(f"epoch {event.epoch}/{event.num_epochs} done: {text or 'no validation metrics'}")
+            skipped = getattr(event, "images_skipped", 0)
+            if skipped > self.images_skipped:
+                self.images_skipped = skipped
+                self.log(f"{skipped} image(s) could not be read and were skipped (see the file list)")
         elif kind == "train_started":
             self._set_total(event.total_steps)
             self.log(event.message or f"training started: {event.num_epochs} epochs, {event.total_steps} steps")

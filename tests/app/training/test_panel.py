@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.training.options import TrainOptions
 from app.training.panel import TrainingPanel
+from engine.train_data_check import split_train_val
 from engine.types import TrainEvent
 
 pytestmark = pytest.mark.gui
@@ -34,11 +35,14 @@ def _run(qtbot, panel: TrainingPanel, *, timeout_ms: int = 90_000, start=None):
 
 @pytest.mark.slow
 def test_tiny_training_shows_progress_charts_and_records_the_model(qtbot, tiny_project) -> None:
-    pytest.importorskip("engine.train")
     panel = _panel(qtbot, tiny_project)
     events: list[TrainEvent] = []
     panel.event_received.connect(events.append)
     assert "7 train / 1 validation images" in panel.findChild(object, "train_summary").text()
+    # one training image is broken on disk: it is skipped and said so, training goes on
+    train, _ = split_train_val(tiny_project.snapshot(), val_fraction=0.2, seed=0)
+    broken = next(img for img in train.images if img.boxes)
+    (tiny_project.folder / broken.path).write_bytes(b"not a jpeg any more")
     outcome = _run(qtbot, panel)
 
     assert outcome.status == "finished", outcome.message
@@ -54,6 +58,8 @@ def test_tiny_training_shows_progress_charts_and_records_the_model(qtbot, tiny_p
         assert loss_chart.point_count(name) == 2
     assert ap_chart.point_count("AP") == 1
     assert "after" in panel.result.text()
+    assert "1 unreadable image(s) were skipped" in panel.message.text()
+    assert "could not be read" in panel.progress_view.log_view.toPlainText()
     # recorded in the project's model history, and "Use this model" asks for a hot swap
     models = tiny_project.models()
     assert [Path(m.path) for m in models] == [Path(outcome.best_checkpoint)]
@@ -68,7 +74,6 @@ def test_tiny_training_shows_progress_charts_and_records_the_model(qtbot, tiny_p
 
 @pytest.mark.slow
 def test_cancel_stops_within_one_batch_keeps_last_and_resume_continues(qtbot, tiny_project) -> None:
-    pytest.importorskip("engine.train")
     panel = _panel(qtbot, tiny_project, TINY.replace(epochs=2, batch_size=2))  # 4 steps an epoch
     steps: list[int] = []
     cancelled_at: list[int] = []
