@@ -316,7 +316,8 @@ class _Run:
             self.emit("epoch_end", epoch=epoch + 1, step=state.global_step, total_steps=self.total_steps,
                       losses=losses, lr=entry["lr"], metrics=metrics,
                       message=f"epoch {epoch + 1}/{cfg.epochs}" + (f" AP {metrics['AP']:.4f}" if metrics else ""))
-            self.save_last(metrics=metrics or None)
+            if validate:  # last.pt at every validation epoch (and on cancel): resume never loses more
+                self.save_last(metrics=metrics or None)
             if improved:
                 save_run_checkpoint(self.best_path, model=self.plain_model, config=cfg, arch=self.arch,
                                     class_names=self.class_names, metrics=metrics)

@@ -183,7 +183,7 @@ class TrainConfig:
     extra: Mapping[str, Any] = field(default_factory=dict)
     resume_from: str | None = None  # checkpoint to resume (default: <out>/last.pt when resume is set)
     max_bad_steps: int = 5  # NaN/inf steps in a row before training fails
-    val_every: int = 1  # validate (and consider best.pt) every N epochs and after the last
+    val_every: int = 1  # validate, save last.pt and consider best.pt every N epochs and after the last
     augment: bool = True  # scale jitter + photometric jitter; False: horizontal flip only
 
 
