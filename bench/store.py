@@ -78,6 +78,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=1_000)
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # numbers as they come
     work = Path(tempfile.mkdtemp(prefix="retinalab-bench-", dir=args.dir))
     rnd = random.Random(0)
     try:
