@@ -58,7 +58,7 @@ def check_pretrained(arch: str, pretrained: str) -> None:
     choices = ARCH_PRETRAINED[arch]
     if pretrained not in choices:
         raise ModelError(
-            f"{arch} has no {pretrained!r} weights; --pretrained must be one of: {', '.join(choices)}"
+            f"{arch} has no {pretrained!r} weights; choose pretrained from: {', '.join(choices)}"
         )
 
 

@@ -48,7 +48,7 @@ def _plain_forward(model: torch.nn.Module, image: np.ndarray, thresh: float) -> 
     model.eval()
     model.score_thresh = thresh
     with torch.no_grad():
-        return model([torch.from_numpy(image).permute(2, 0, 1).float() / 255])[0]
+        return model([torch.from_numpy(image.copy()).permute(2, 0, 1).float() / 255])[0]
 
 
 @pytest.mark.parametrize("shape", [(300, 451), (90, 60)])

@@ -109,3 +109,12 @@ def test_unreachable_server_is_one_line(hub: Path, tmp_path: Path, monkeypatch: 
         weights.download_weights(ARCH, PRETRAINED)
     assert "\n" not in str(info.value) and "cannot reach" in str(info.value)
     assert not any(hub.iterdir())
+
+
+def test_corrupt_cached_file_says_delete_and_download_again(hub: Path) -> None:
+    path = weights.cached_weights_path(ARCH, PRETRAINED)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"half a file")
+    with pytest.raises(WeightsUnavailableError, match="delete it") as info:
+        weights.load_pretrained_state_dict(ARCH, PRETRAINED)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
