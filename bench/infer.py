@@ -5,7 +5,8 @@ an RGB ``uint8`` array (conversion, resize, forward, mapping to ``Detection``s i
 ``model([tensor])`` under ``torch.inference_mode`` on the same image already converted to a float
 tensor (the conversion is NOT charged to the plain side). Runs alternate between the two so machine
 load hits both alike; prints medians, the ratio ours/plain (goal <= 1.05) and the largest box difference
-between the two outputs (must stay < 1e-3 px). ``--channels-last`` tries that memory format on both.
+between the two outputs (must stay < 1e-3 px). Our side gets the model the way ``from_checkpoint``
+prepares it (``prepare_for_inference``: channels-last on CPU); ``--no-prepare`` measures ``from_model``.
 Run: ``python bench/infer.py [--arch A ...] [--sizes 1280x960 512x384] [--runs 15] [--device cpu]``.
 """
 
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from engine.infer import Detector, resolve_device  # noqa: E402
+from engine.infer import Detector, prepare_for_inference, resolve_device  # noqa: E402
 from engine.models import build_model  # noqa: E402
 
 NUM_CLASSES = 5
@@ -63,9 +64,9 @@ def bench(arch: str, width: int, height: int, args: argparse.Namespace, device: 
     model = build_model(arch, NUM_CLASSES, image_size=args.image_size).to(device).eval()
     with torch.no_grad():  # a random model that fires somewhere, so post-processing does real work
         model.head.classification_head.cls_logits.bias.fill_(args.bias)
-    if args.channels_last:
-        model = model.to(memory_format=torch.channels_last)
     plain_model = copy.deepcopy(model)
+    if not args.no_prepare:  # what Detector.from_checkpoint / from_pretrained do to the model they own
+        model = prepare_for_inference(model, device)
     plain_model.score_thresh = args.threshold
     names = [f"class{i}" for i in range(NUM_CLASSES)]
     detector = Detector.from_model(model, names, image_size=args.image_size, arch=arch, device=str(device))
@@ -120,7 +121,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--no-prepare", action="store_true",
+                        help="skip prepare_for_inference (channels-last on CPU): Detector.from_model's path")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -64,6 +64,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
+def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
+    """Eval mode on ``device``; on the CPU also channels-last weights, which bench/infer.py measured
+    6-10 % faster for both the MobileNet and the ResNet-50 models with boxes within 5e-4 px."""
+    model = model.to(device).eval()
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
 class Detector:
     """A model ready for inference. Build with ``from_checkpoint``, ``from_pretrained`` or ``from_model``.
 
@@ -101,7 +110,7 @@ class Detector:
 
         ckpt = load_checkpoint(path)
         dev = resolve_device(device)
-        model = model_from_checkpoint(ckpt, device=dev)
+        model = prepare_for_inference(model_from_checkpoint(ckpt), dev)
         return cls(model, ckpt.class_names, image_size=ckpt.image_size, arch=ckpt.arch, device=dev)
 
     @classmethod
@@ -112,7 +121,7 @@ class Detector:
         from engine.models import build_model, coco_categories
 
         dev = resolve_device(device)
-        model = build_model(arch, 91, pretrained="coco", image_size=image_size).to(dev).eval()
+        model = prepare_for_inference(build_model(arch, 91, pretrained="coco", image_size=image_size), dev)
         return cls(model, coco_categories(arch), image_size=image_size, arch=arch, device=dev)
 
     @classmethod
@@ -125,8 +134,9 @@ class Detector:
         arch: str = "custom",
         device: str = "auto",
     ) -> Detector:
-        """Wrap a model built by ``engine.models.build_model`` (moved to ``device``; its train/eval mode is
-        restored after each ``predict``, so a training loop can evaluate its live model)."""
+        """Wrap a model built by ``engine.models.build_model`` (moved to ``device``, otherwise left as it
+        is: its train/eval mode is restored after each ``predict``, so a training loop can evaluate its
+        live model)."""
         dev = resolve_device(device)
         return cls(model.to(dev), class_names, image_size=image_size, arch=arch, device=dev)
 

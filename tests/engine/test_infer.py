@@ -86,9 +86,19 @@ def test_detections_are_plain_clipped_sorted_and_thresholded(detector: Detector)
 
 
 def _assert_same(a: list[Detection], b: list[Detection]) -> None:
-    assert [d.label for d in a] == [d.label for d in b]
-    torch.testing.assert_close(torch.tensor([d.xyxy for d in a]), torch.tensor([d.xyxy for d in b]), atol=1e-3, rtol=0)
-    torch.testing.assert_close(torch.tensor([d.score for d in a]), torch.tensor([d.score for d in b]), atol=1e-5, rtol=0)
+    """Same detections up to float rounding; the random model's scores tie, so equal boxes may swap."""
+    assert len(a) == len(b) > 0
+    boxes_a, boxes_b = torch.tensor([d.xyxy for d in a]), torch.tensor([d.xyxy for d in b])
+    scores_a, scores_b = torch.tensor([d.score for d in a]), torch.tensor([d.score for d in b])
+    labels_a, labels_b = [d.label for d in a], [d.label for d in b]
+    # one anchor can give the same box for two classes: match on box, score and label together
+    distance = (boxes_a[:, None] - boxes_b[None]).abs().amax(dim=2)
+    distance = distance + (scores_a[:, None] - scores_b[None]).abs() * 100
+    distance = distance + torch.tensor([[la != lb for lb in labels_b] for la in labels_a]) * 1e6
+    nearest = distance.argmin(dim=1)
+    assert (boxes_a - boxes_b[nearest]).abs().max() < 1e-3
+    assert (scores_a - scores_b[nearest]).abs().max() < 1e-5
+    assert labels_a == [labels_b[i] for i in nearest.tolist()]
 
 
 def test_predict_restores_the_models_mode(model: torch.nn.Module) -> None:
@@ -137,7 +147,8 @@ def test_from_checkpoint_gives_the_same_detections(detector: Detector, model: to
     loaded = Detector.from_checkpoint(path, device="auto")
     assert (loaded.class_names, loaded.arch, loaded.image_size, loaded.device) == (CLASSES, ARCH, SIZE, "cpu")
     image = _image(150, 100, seed=3)
-    assert loaded.predict([image]) == detector.predict([image])
+    _assert_same(loaded.predict([image])[0], detector.predict([image])[0])  # channels-last: float rounding only
+    assert not loaded.model.training
 
 
 def test_coco_slots_map_to_names_and_unused_slots_never_appear() -> None:
