@@ -114,6 +114,8 @@ def install_training_panel(
     """
     existing = window.findChild(TrainingPanel, "training_panel")
     if existing is not None:
+        if fit_fn is not None:
+            existing.fit_fn = fit_fn
         return existing
     panel = TrainingPanel(document, window, fit_fn=fit_fn)
     panel.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)

@@ -62,7 +62,7 @@ class TrainingPanel(QDockWidget):
         self.setObjectName("training_panel")
         self._document = document
         self._project: Any = None
-        self._fit_fn = fit_fn
+        self.fit_fn = fit_fn  # None: engine.train.fit (tests put a stand-in here)
         self._thread: TrainThread | None = None
         self._worker: TrainWorker | None = None
         self._last_job: TrainJob | None = None
@@ -283,7 +283,7 @@ class TrainingPanel(QDockWidget):
         self.message.setStyleSheet("")
         self.message.setText("Training… you can keep labelling; training reads a snapshot.")
         self.result.clear()
-        worker = TrainWorker(job, fit_fn=self._fit_fn)
+        worker = TrainWorker(job, fit_fn=self.fit_fn)
         thread = TrainThread(worker)
         # Queued: the worker lives on the training thread, these slots run on the GUI thread.
         worker.event_received.connect(self._on_worker_event)
