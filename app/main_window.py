@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QToolBar, QWidget
 
 from app.actions import PRETRAINED_ENTRIES, Actions, build_actions, build_menus
 from app.canvas import Canvas
+from app.training.install import install_training_panel
 from app.controllers.model import ModelController
 from app.controllers.navigator import Navigator
 from app.controllers.project import ProjectController
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.actions: Actions = build_actions(self, self.document.undo_stack)
         build_menus(self.menuBar(), self.actions)
         self._wire()
+        self.training_panel = install_training_panel(self, self.document, self.models)  # Model › Train… + dock
         self.status.show_message("Open a folder of images (File › Open Folder, or drop it here)")
 
     def _wire(self) -> None:
@@ -179,6 +181,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop and wait for every worker, then close the project (idempotent)."""
+        self.training_panel.shutdown()
         self.pool.await_workers()
         self.projects.close_project()
 
