@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 ImageInput = Union[str, "os.PathLike[str]", np.ndarray]
 COCO_PLACEHOLDERS = frozenset({"__background__", "N/A"})
+_WINDOW_BATCHES = 8  # predict() decodes this many batches of images at a time
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,13 @@ class Detector:
         ``images``: paths (decoded with ``engine.io.load_image``; ``ImageLoadError`` on a bad file) or
         RGB arrays ``(H, W, 3)`` ``uint8`` (``(H, W)`` grey and ``(H, W, 4)`` RGBA are accepted too).
         """
-        arrays = [_as_rgb(image) for image in images]
-        return self._predict_arrays(arrays, score_thresh, batch_size)
+        # Decode a window at a time: a dataset of paths never sits in memory at once.
+        window = max(1, int(batch_size)) * _WINDOW_BATCHES
+        results: list[list[Detection]] = []
+        for start in range(0, len(images), window):
+            arrays = [_as_rgb(image) for image in images[start : start + window]]
+            results.extend(self._predict_arrays(arrays, score_thresh, batch_size))
+        return results
 
     def predict_paths(
         self, paths: Iterable[str | os.PathLike[str]], score_thresh: float = 0.05, batch_size: int = 4

@@ -101,6 +101,17 @@ def _assert_same(a: list[Detection], b: list[Detection]) -> None:
     assert labels_a == [labels_b[i] for i in nearest.tolist()]
 
 
+def test_long_lists_keep_their_order(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> None:
+    """predict decodes and runs a window of batches at a time; results still line up with inputs."""
+    monkeypatch.setattr("engine.infer._WINDOW_BATCHES", 2)
+    a, b = _image(64, 96, seed=4), _image(96, 64, seed=5)
+    results = detector.predict([a, b, a, b, a], score_thresh=0.1, batch_size=1)  # windows of 2, 2, 1
+    assert len(results) == 5
+    expected_a, expected_b = detector.predict([a, b], score_thresh=0.1)
+    for i, dets in enumerate(results):
+        _assert_same(dets, expected_a if i % 2 == 0 else expected_b)
+
+
 def test_predict_restores_the_models_mode(model: torch.nn.Module) -> None:
     det = Detector.from_model(model, CLASSES, image_size=SIZE, device="cpu")
     model.train()
