@@ -88,8 +88,12 @@ class ScreenshotJob(QObject):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
+        self.fail(message, 1)
+
+    def fail(self, message: str, code: int) -> None:
+        """Something asked for will not appear: stop waiting for it and exit with ``code``."""
         log.warning("screenshot: %s", message)
-        self.exit_code = 1
+        self.exit_code = max(self.exit_code, code)
         self._wants_model = False
         if self._window.projects.opening is None and (self._window.projects.project is None
                                                       or self._window.document.record is not None):
@@ -122,20 +126,16 @@ class ScreenshotJob(QObject):
         QApplication.exit(self.exit_code)
 
 
-def open_demo(window: MainWindow) -> bool:
-    """Open the demo project with the demo model. The demo data arrive in a later issue; until then
-    the compact model is loaded if present and the status bar says what is missing."""
-    from app.controllers.model import compact_model_path
+def open_demo(window: MainWindow, job: ScreenshotJob | None = None, *, load_model: bool = True) -> bool:
+    """Open the demo project (created on first use, in a worker) with the shipped demo model (unless
+    ``load_model`` is False: ``--weights`` given); see ``app.demo``. False when the model is missing."""
+    from app.demo import DemoOpener
 
-    if compact_model_path() is None:
-        window.status.show_message(
-            "The demo project and model are not installed yet (resources/models/ is empty): "
-            "open a folder of images with File › Open Folder"
-        )
-        return False
-    window.models.load_compact()
-    window.status.show_message("Demo model loaded; open a folder of images to try it")
-    return True
+    opener = DemoOpener(window, load_model=load_model)
+    if job is not None:
+        opener.failed.connect(lambda message: job.fail(message, 1))
+    opener.start()
+    return opener.model.is_file()
 
 
 def main(args: argparse.Namespace) -> int:
@@ -149,19 +149,20 @@ def main(args: argparse.Namespace) -> int:
     screenshot = getattr(args, "screenshot", None)
     job = None
     if screenshot:
-        job = ScreenshotJob(window, Path(screenshot), wants_image=bool(folder), wants_model=bool(weights))
+        demo = bool(getattr(args, "demo", False)) and not folder
+        job = ScreenshotJob(window, Path(screenshot), wants_image=bool(folder) or demo,
+                            wants_model=bool(weights) or demo)
     if weights:
         window.models.load_checkpoint(weights)
     if folder:
         if not Path(folder).is_dir():
             window.status.show_message(f"Not a folder: {folder}")
             if job is not None:
-                job.exit_code = 2
-                window.projects.open_failed.emit(f"not a folder: {folder}")
+                job.fail(f"not a folder: {folder}", 2)
         else:
             window.projects.open_folder(folder)
     elif getattr(args, "demo", False):
-        open_demo(window)
+        open_demo(window, job, load_model=not weights)
     code = app.exec()
     window.shutdown()
     return int(job.exit_code if job is not None else code)

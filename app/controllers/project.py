@@ -126,7 +126,7 @@ class ProjectController(QObject):
     def _on_import_returned(self, report: Any) -> None:
         if self.project is not None:
             self._file_list.set_records(self.project.images())
-            self._document.classes_changed.emit()
+            self._document.set_project(self.project)  # reloads the classes the import added
             if self._navigator.current_id is not None:
                 self._navigator.show_image(self._navigator.current_id)
         self.message.emit(f"Imported {report.boxes_added} boxes on {report.images_matched} images")

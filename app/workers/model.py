@@ -88,6 +88,11 @@ class ModelWorker(QObject):
     def has_model(self) -> bool:
         return self._detector is not None
 
+    @property
+    def detector(self) -> Any:
+        """The loaded detector or None; any thread may read it (the camera's live view does)."""
+        return self._detector
+
     def abort(self) -> None:
         """Closing: stop any batch and ignore queued requests."""
         self._closing.set()

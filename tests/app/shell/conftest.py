@@ -45,7 +45,7 @@ class FakeDetector:
     def predict(self, images: list[Any], score_thresh: float = 0.05, batch_size: int = 4) -> list[list[Detection]]:
         self.calls += 1
         if self.gate is not None:
-            self.gate.wait(5.0)
+            self.gate.wait(30.0)
         if self.delay_s:
             time.sleep(self.delay_s)
         out = []
