@@ -15,6 +15,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QToolBar, QWidget
 
 from app.actions import PRETRAINED_ENTRIES, Actions, build_actions, build_menus
+from app.camera.hookup import attach_to_main_window
 from app.canvas import Canvas
 from app.training.install import install_training_panel
 from app.controllers.model import ModelController
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         build_menus(self.menuBar(), self.actions)
         self._wire()
         self.training_panel = install_training_panel(self, self.document, self.models)  # Model › Train… + dock
+        self.camera_dock, self.camera_actions = attach_to_main_window(self)  # Camera menu + dock
         self.status.show_message("Open a folder of images (File › Open Folder, or drop it here)")
 
     def _wire(self) -> None:
@@ -182,6 +184,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop and wait for every worker, then close the project (idempotent)."""
         self.training_panel.shutdown()
+        self.camera_dock.panel.shutdown()
         self.pool.await_workers()
         self.projects.close_project()
 

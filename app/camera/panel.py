@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from app.camera.controls import build_controls
@@ -67,10 +67,10 @@ class CameraPanel(QWidget):
         c.grab_button.clicked.connect(self.grab_frame)
         c.add_button.clicked.connect(self._on_add_clicked)
         c.close_button.clicked.connect(self.close_source)
-        for keys, slot in (("G", self.grab_frame), ("Space", self.toggle_playing)):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        self.view.grab_requested.connect(self.grab_frame)
+        self.view.play_pause_requested.connect(self.toggle_playing)
+        for button in (c.play_button, c.detect_check, c.grab_button, c.add_button, c.close_button, c.seek_slider):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # clicks leave the keys (G, Space) with the view
         self._slider_updating = False
 
     # -- opening and closing ---------------------------------------------------------------------------
@@ -102,6 +102,7 @@ class CameraPanel(QWidget):
         if self.controls.detect_check.isChecked():
             self._start_live_detection()
         capture.start()
+        self.view.setFocus()
         self._update_controls()
 
     def close_source(self) -> None:

@@ -14,8 +14,8 @@ import collections
 import time
 from typing import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.camera.live_detect import LiveDetections
@@ -61,6 +61,8 @@ class CameraView(QWidget):
     """Live picture with detection overlay; drive it with ``show_frame`` / ``show_detections``."""
 
     frame_painted = Signal(int)  # index of a frame painted for the first time (for measurements)
+    grab_requested = Signal()  # G pressed in the view
+    play_pause_requested = Signal()  # Space pressed in the view
 
     def __init__(self, parent: QWidget | None = None, *, colour_for: ColourFor | None = None) -> None:
         super().__init__(parent)
@@ -146,6 +148,26 @@ class CameraView(QWidget):
             if delay is not None:
                 text += f" · boxes {delay * 1000:.0f} ms behind"
         return text
+
+    # -- keys: while the view has focus, G and Space are the camera's, not the window's shortcuts ----------
+    _KEYS = {Qt.Key.Key_G: "grab_requested", Qt.Key.Key_Space: "play_pause_requested"}
+
+    def event(self, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+                and event.key() in self._KEYS and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+            event.accept()  # claim the key so the window's Space (mark reviewed) does not fire here
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt name)
+        name = self._KEYS.get(Qt.Key(event.key())) if event.modifiers() == Qt.KeyboardModifier.NoModifier else None
+        if name is None or event.isAutoRepeat():
+            super().keyPressEvent(event)
+            return
+        getattr(self, name).emit()
+
+    def mousePressEvent(self, event: object) -> None:  # noqa: N802 (Qt name)
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
 
     # -- painting --------------------------------------------------------------------------------------
     def image_rect(self) -> QRectF:

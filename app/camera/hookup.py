@@ -1,0 +1,56 @@
+"""Attaching the camera dock to RetinaLab's MainWindow (the shell's window) in one call.
+
+``attach_to_main_window(window)`` installs the dock and Camera menu with ``install_camera`` and bridges
+its results into the window's project views: a grabbed frame is listed and opened in the labeling
+view (with the classes its predictions added), frames added from a video are listed. It reads the
+window's parts by their public names (``projects.project``, ``file_list``, ``document``,
+``navigator``, ``models.worker``) so the window itself needs only this call and one line on close.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Slot
+
+from app.camera import CameraActions, CameraDock, install_camera
+
+
+class MainWindowBridge(QObject):
+    """GUI-thread slots that bring camera captures into the main window's file list and canvas."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def project(self) -> Any:
+        return self._window.projects.project
+
+    def detector(self) -> Any:
+        """The loaded detector or None; called on the live-detection thread (a plain attribute read)."""
+        return getattr(self._window.models.worker, "detector", None)
+
+    @Slot(int)
+    def open_grabbed(self, image_id: int) -> None:
+        window, project = self._window, self.project()
+        if project is None:
+            return
+        window.file_list.set_records(project.images())
+        window.document.set_project(project)  # reloads classes the predictions may have added
+        window.navigator.show_image(image_id)
+        window.raise_()
+
+    @Slot(int, int)
+    def list_added(self, written: int, added: int) -> None:
+        project = self.project()
+        if project is not None and added:
+            self._window.file_list.set_records(project.images())
+
+
+def attach_to_main_window(window: Any) -> tuple[CameraDock, CameraActions]:
+    """Install the camera dock and menu in RetinaLab's MainWindow; call ``dock.panel.shutdown()`` on close."""
+    bridge = MainWindowBridge(window)
+    dock, actions = install_camera(window, project_provider=bridge.project, detector_provider=bridge.detector,
+                                   open_image=bridge.open_grabbed)
+    dock.panel.frames_added.connect(bridge.list_added)
+    return dock, actions
