@@ -34,6 +34,26 @@ def _default_load(path: Path) -> np.ndarray:
     return load_image(path)
 
 
+def _prepare_display_image(pixels: np.ndarray) -> None:
+    """Convert to the QImage format a QPixmap uses (RGB32) here, off the GUI thread (QImage is
+    reentrant); the canvas picks it up by the array's identity (``render.PREPARED_IMAGES``)."""
+    from PySide6.QtGui import QImage
+
+    from app.canvas.render import PREPARED_IMAGES
+
+    rgb = np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    PREPARED_IMAGES[id(pixels)] = (pixels, image.convertToFormat(QImage.Format.Format_RGB32))
+
+
+def _forget_display_image(decoded: "Decoded") -> None:
+    from app.canvas.render import PREPARED_IMAGES
+
+    if isinstance(decoded, np.ndarray):
+        PREPARED_IMAGES.pop(id(decoded), None)
+
+
 class ImageLoader(QObject):
     """Long-lived worker: start it with ``WorkerPool.start_service``."""
 
@@ -76,10 +96,13 @@ class ImageLoader(QObject):
     def forget(self, image_id: int | None = None) -> None:
         """Drop one cached image (or all), e.g. after the project changed."""
         with self._lock:
+            dropped = list(self._cache.values()) if image_id is None else [self._cache.get(image_id)]
             if image_id is None:
                 self._cache.clear()
             else:
                 self._cache.pop(image_id, None)
+        for decoded in dropped:
+            _forget_display_image(decoded)
 
     def abort(self) -> None:
         self._stop.set()
@@ -115,13 +138,17 @@ class ImageLoader(QObject):
             image_id, path, generation = job
             try:
                 decoded: Decoded = self._load(path)
+                _prepare_display_image(decoded)
             except Exception as exc:  # an unreadable image is a result, not a crash
                 decoded = describe_error(exc)
                 log.info("cannot show %s: %s", path, decoded)
+            evicted = []
             with self._lock:
                 self._cache[image_id] = decoded
                 self._cache.move_to_end(image_id)
                 while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+                    evicted.append(self._cache.popitem(last=False)[1])
+            for old in evicted:
+                _forget_display_image(old)
             if generation is not None:
                 self._emit(image_id, generation, decoded)
