@@ -28,6 +28,7 @@ class ScoreSlider(QWidget):
         layout.addWidget(QLabel("Score ≥"))
         layout.addWidget(self.slider)
         layout.addWidget(self.value_label)
+        layout.addStretch(1)  # keep label, slider and value together at the left of the toolbar
         self._on_document_score_thresh_changed(document.score_thresh)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
         document.score_thresh_changed.connect(self._on_document_score_thresh_changed)
