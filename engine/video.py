@@ -362,6 +362,35 @@ class BoxVideoWriter:
 
 
 # -- detection over a file (CLI) -------------------------------------------------------------------------
+def split_videos(paths: Sequence[Path]) -> Iterator[tuple[bool, list[Path]]]:
+    """Input paths as consecutive runs, in order: ``(True, [video])`` for each video file and
+    ``(False, [images...])`` for the images between them (so images keep being batched together)."""
+    run: list[Path] = []
+    for path in paths:
+        if is_video_path(path):
+            if run:
+                yield False, run
+                run = []
+            yield True, [path]
+        else:
+            run.append(path)
+    if run:
+        yield False, run
+
+
+def check_save_video(paths: Sequence[Path], save_video: str | Path | None) -> None:
+    """``--save-video OUT`` needs exactly one video among the inputs and a writable .mp4/.avi name."""
+    if save_video is None:
+        return
+    videos = [p for p in paths if is_video_path(p)]
+    if len(videos) != 1:
+        raise VideoError(f"--save-video needs exactly one video input, got {len(videos)}")
+    if Path(save_video).suffix.lower() not in _WRITER_FOURCC:
+        raise VideoError(f"--save-video {save_video}: use a .mp4 or .avi file name")
+    if Path(save_video).resolve() == Path(videos[0]).resolve():
+        raise VideoError(f"--save-video {save_video} would overwrite the input video")
+
+
 def frame_result(path: str | Path, frame: Frame, detections: Sequence[Detection]) -> dict[str, Any]:
     """The JSON record of one frame: ``{"image", "frame", "time", "width", "height", "detections"}``."""
     return {

@@ -30,7 +30,7 @@ DEFAULT_COCO_ARCH = "retinanet_resnet50_fpn"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders of images")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images, video files")
     parser.add_argument("--weights", metavar="CKPT", help="a RetinaLab checkpoint (.pt)")
     parser.add_argument("--arch", help=f"with --pretrained coco: torchvision's COCO model (default {DEFAULT_COCO_ARCH})")
     parser.add_argument("--pretrained", choices=("coco",), help="use torchvision's COCO weights instead of --weights")
@@ -40,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=4, metavar="B", help="images per forward pass")
     parser.add_argument("--image-size", type=int, default=800, metavar="S",
                         help="with --pretrained coco: longer image side the model sees (default 800)")
+    parser.add_argument("--save-video", metavar="OUT", help="with a video INPUT: write it with boxes drawn (.mp4/.avi)")
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,14 @@ def run(args: argparse.Namespace) -> int:
         for item in skipped:
             print(f"skipped {item.path}: {item.reason}", file=sys.stderr)
         raise UsageError("no images to process in " + ", ".join(args.inputs))
+    from engine.video import check_save_video  # video INPUTs: one record per frame (engine.video)
+
+    check_save_video(images, args.save_video)
     detector = _load_detector(args)
     records: list[dict[str, Any]] = []
     to_stdout = args.json is None
-    for item in detect_records(detector, images, threshold=args.threshold, batch_size=args.batch_size):
+    for item in detect_records(detector, images, threshold=args.threshold, batch_size=args.batch_size,
+                               save_video=args.save_video):
         if isinstance(item, Skipped):
             skipped.append(item)
             print(f"skipped {item.path}: {item.reason}", file=sys.stderr)
@@ -104,18 +109,29 @@ def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[Skipped]]:
 
 
 def detect_records(
-    detector: Detector, images: Sequence[Path], *, threshold: float, batch_size: int
+    detector: Detector, images: Sequence[Path], *, threshold: float, batch_size: int,
+    save_video: str | None = None,
 ) -> Iterator[dict[str, Any] | Skipped]:
     """One JSON record per image (or a ``Skipped``), in input order.
 
-    Video input plugs in here: split ``images`` into runs of images and video files, and yield one
-    record per frame for a video (with an added ``"frame"`` index), reusing ``_record``.
+    A video file gives one record per frame with ``"frame"`` and ``"time"`` added (``engine.video``);
+    ``save_video`` writes that video with its boxes drawn.
     """
-    for result in detector.predict_paths(images, score_thresh=threshold, batch_size=batch_size):
-        if result.error is not None:
-            yield Skipped(result.path, str(result.error))
-        else:
-            yield _record(str(result.path), result.width, result.height, result.detections)
+    from engine.video import VideoError, detect_video, split_videos
+
+    for is_video, paths in split_videos(images):
+        if is_video:
+            try:
+                yield from detect_video(detector, paths[0], score_thresh=threshold, batch_size=batch_size,
+                                        save_video=save_video)
+            except VideoError as exc:
+                yield Skipped(paths[0], str(exc))
+            continue
+        for result in detector.predict_paths(paths, score_thresh=threshold, batch_size=batch_size):
+            if result.error is not None:
+                yield Skipped(result.path, str(result.error))
+            else:
+                yield _record(str(result.path), result.width, result.height, result.detections)
 
 
 def _record(image: str, width: int, height: int, detections: Sequence[Any]) -> dict[str, Any]:
@@ -147,7 +163,8 @@ def _summary(record: dict[str, Any]) -> str:
     dets = record["detections"]
     counts = Counter(d["label"] for d in dets)
     what = ", ".join(f"{n} {label}" for label, n in counts.most_common())
-    return f"{record['image']} ({record['width']}x{record['height']}): {len(dets)} detections" + (
+    where = record["image"] + (f" frame {record['frame']}" if "frame" in record else "")
+    return f"{where} ({record['width']}x{record['height']}): {len(dets)} detections" + (
         f": {what}" if what else ""
     )
 

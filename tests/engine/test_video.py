@@ -158,3 +158,62 @@ def test_writer_rejects_unknown_extension_and_missing_folder(tmp_path: Path) -> 
 def test_is_video_path() -> None:
     assert is_video_path("a/B.MP4") and is_video_path("x.avi")
     assert not is_video_path("x.png")
+
+
+# -- retinalab detect on a video ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+
+    from engine.checkpoint import save_checkpoint
+    from engine.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("retinanet_mobilenet_v3_fpn", 2, image_size=128)
+    with torch.no_grad():  # untrained but confident enough to give boxes
+        model.head.classification_head.cls_logits.bias.fill_(-1.0)
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    return save_checkpoint(path, model=model, arch="retinanet_mobilenet_v3_fpn", class_names=("a", "b"),
+                           image_size=128, alpha=0.25, gamma=2.0)
+
+
+@pytest.mark.slow
+def test_cli_detect_on_a_video_gives_exactly_one_result_per_frame(tiny_weights: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli import main
+
+    clip = write_clip(tmp_path / "clip.mp4", num_frames=12, fps=15.0)
+    still = tmp_path / "still.png"
+    cv2.imwrite(str(still), np.full((30, 40, 3), 100, np.uint8))
+    out_json, out_video = tmp_path / "dets.json", tmp_path / "boxes.avi"
+    code = main(["detect", "--weights", str(tiny_weights), str(still), str(clip), "--json", str(out_json),
+                 "--save-video", str(out_video), "--threshold", "0.2", "--device", "cpu"])
+    assert code == 0, capsys.readouterr().err
+    records = json.loads(out_json.read_text())
+    assert Path(records[0]["image"]).name == "still.png" and "frame" not in records[0]
+    frames = records[1:]
+    assert len(frames) == 12
+    assert [r["frame"] for r in frames] == list(range(12))
+    assert [r["time"] for r in frames] == pytest.approx([i / 15.0 for i in range(12)], abs=1e-6)
+    assert all(Path(r["image"]) == clip and (r["width"], r["height"]) == (W, H) for r in frames)
+    assert any(r["detections"] for r in frames)
+    for det in (d for r in frames for d in r["detections"]):
+        assert det["label"] in ("a", "b") and det["score"] >= 0.2
+    with CaptureSource(out_video) as written:
+        assert sum(1 for _ in written) == 12
+
+
+def test_cli_detect_video_errors_exit_2_with_one_line(tiny_weights: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli import main
+
+    a = write_clip(tmp_path / "a.avi", num_frames=3)
+    b = write_clip(tmp_path / "b.avi", num_frames=3)
+    assert main(["detect", "--weights", str(tiny_weights), str(a), str(b), "--save-video",
+                 str(tmp_path / "o.mp4")]) == 2
+    assert "exactly one video" in capsys.readouterr().err
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all")
+    assert main(["detect", "--weights", str(tiny_weights), str(junk), "--json", str(tmp_path / "j.json")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot open video junk.mp4" in err
