@@ -56,8 +56,13 @@ class CameraDock(QDockWidget):
         self.panel.open_video(path)  # type: ignore[arg-type]
 
     def _reveal(self) -> None:
+        first = self.isHidden()
         self.show()
         self.raise_()
+        window = self.parentWidget()
+        if first and isinstance(window, QMainWindow) and not self.isFloating():
+            # a live view squeezed under other docks is useless: give it most of the column's height
+            window.resizeDocks([self], [int(window.height() * 0.6)], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         self.panel.close_source()
