@@ -48,6 +48,7 @@ class CameraPanel(QWidget):
         self._detector_provider = detector_provider
         self._capture: CaptureThread | None = None
         self._live: LiveDetectThread | None = None
+        self._retiring: set[LiveDetectThread] = set()  # stopped, finishing their last frame
         self._info: SourceInfo | None = None
         self._video_path: Path | None = None
         self._playing = False
@@ -122,6 +123,8 @@ class CameraPanel(QWidget):
     def shutdown(self) -> None:
         """Stop every thread this panel started and wait for them (call before the app quits)."""
         self.close_source()
+        for live in list(self._retiring):
+            live.stop()
         self._pool.await_workers()
 
     # -- transport -------------------------------------------------------------------------------------
@@ -187,9 +190,21 @@ class CameraPanel(QWidget):
         if self._capture is not None:
             self._capture.worker.set_frame_sink(None)
         if self._live is not None:
+            # no waiting on the GUI thread for a slow model's current frame: it ends on its own
             live, self._live = self._live, None
-            live.stop()
-            live.deleteLater()
+            live.worker.stop()
+            self._retiring.add(live)
+            live.thread.finished.connect(self._on_retired_live_finished)
+            if not live.thread.isRunning():
+                self._on_retired_live_finished(live)
+
+    @Slot()
+    def _on_retired_live_finished(self, live: LiveDetectThread | None = None) -> None:
+        thread = self.sender() if live is None else live.thread
+        for retired in [r for r in self._retiring if r.thread is thread]:
+            self._retiring.discard(retired)
+            retired.stop()  # returns at once: the thread has ended
+            retired.deleteLater()
 
     @Slot(float)
     def _on_score_changed(self, value: float) -> None:

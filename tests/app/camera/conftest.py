@@ -58,6 +58,11 @@ def detector() -> FakeDetector:
     return FakeDetector()
 
 
+@pytest.fixture
+def fake_detector_cls() -> type[FakeDetector]:
+    return FakeDetector
+
+
 class FakeCamera:
     """A live source: ``frames_before_unplug`` frames at ~100 fps, then it is unplugged (VideoError)."""
 

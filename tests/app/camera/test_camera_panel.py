@@ -193,3 +193,19 @@ def test_install_camera_adds_a_menu_and_opens_grabbed_frames(qtbot, make_clip, p
         assert not dock.panel.is_open
     finally:
         dock.panel.shutdown()
+
+
+def test_switching_off_a_slow_detector_does_not_freeze_the_view(qtbot, make_panel, make_clip,
+                                                                fake_detector_cls) -> None:
+    import time
+
+    slow = fake_detector_cls(delay_s=0.8)
+    panel = make_panel(detector=slow)
+    panel.open_video(make_clip(num_frames=60, fps=30.0))
+    qtbot.waitUntil(lambda: slow.calls >= 1, timeout=5000)  # a frame is in the detector now
+    started = time.perf_counter()
+    panel.set_detection_enabled(False)
+    assert time.perf_counter() - started < 0.3  # did not wait for the detector's frame
+    shown = panel.view.frames_shown
+    qtbot.waitUntil(lambda: panel.view.frames_shown > shown + 5, timeout=3000)  # still playing
+    assert panel.view.current_detections() is None
