@@ -2,15 +2,18 @@
 
 ``TrainStep`` runs a batch through the model in train mode and returns the loss components as Python
 floats with one device sync per batch (the losses, the gradient norm and the finite check travel in
-one tensor). A step whose loss or gradient norm is not finite is skipped (gradients dropped, weights
-untouched); ``max_bad_steps`` in a row raise ``NonFiniteLossError``. On CUDA the forward runs under
-float16 autocast with a ``GradScaler`` (whose own overflow skips are routine and not counted).
+one tensor; gradients are scaled down only when their norm is over ``grad_clip``, the same result
+as ``clip_grad_norm_`` without its multiply-by-one pass when it is under). A step whose loss or
+gradient norm is not finite is skipped (gradients dropped, weights untouched); ``max_bad_steps`` in
+a row raise ``NonFiniteLossError``. On CUDA the forward runs under float16 autocast with a
+``GradScaler`` (whose own overflow skips are routine and not counted).
 ``predict_dataset`` runs the model in eval mode and maps boxes back to original image pixels.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from typing import Sequence
 
@@ -68,15 +71,21 @@ class TrainStep:
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.unscale_(self.optimizer)
-        if self.grad_clip and self.grad_clip > 0:
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
+        clip = bool(self.grad_clip and self.grad_clip > 0)
+        grads = [p.grad for p in self.params if p.grad is not None] if clip else []
+        if grads:
+            grad_norm = torch.nn.utils.get_total_norm(grads)
         else:
             grad_norm = torch.zeros((), device=self.device)
         stats = torch.stack([cls_loss.detach().float(), reg_loss.detach().float(), total.detach().float(),
                              grad_norm.detach().float()])
         values = stats.tolist()  # the one device sync of the step
-        loss_finite = all(v == v and abs(v) != float("inf") for v in values[:3])
-        grad_finite = values[3] == values[3] and abs(values[3]) != float("inf")
+        loss_finite = math.isfinite(values[0]) and math.isfinite(values[1]) and math.isfinite(values[2])
+        grad_finite = math.isfinite(values[3])
+        if grads and grad_finite and values[3] > self.grad_clip:
+            # what clip_grad_norm_ does, minus its multiply-by-1 pass over every gradient when the
+            # norm is already under the limit (the norm is known here: it came with the losses)
+            torch.nn.utils.clip_grads_with_norm_(self.params, self.grad_clip, grad_norm)  # takes params
         skipped = False
         if self.amp:
             self.scaler.step(self.optimizer)  # skips overflowed steps itself
