@@ -9,6 +9,7 @@ from PySide6.QtGui import QImage
 
 from app.camera.capture_worker import CaptureThread
 from engine.video import CaptureSource
+from tests.app.qt_threads import wait_signal_from_thread
 
 pytestmark = pytest.mark.gui
 
@@ -33,7 +34,7 @@ def test_file_source_delivers_all_frames_at_its_fps(qtbot, make_clip) -> None:
     capture.worker.frame_captured.connect(rec.on_frame)
     sunk: list[int] = []
     capture.worker.set_frame_sink(lambda f: sunk.append(f.index))
-    with qtbot.waitSignal(capture.worker.end_reached, timeout=5000):
+    with wait_signal_from_thread(qtbot, capture.worker.end_reached, timeout=5000):
         capture.start()
     qtbot.waitUntil(lambda: len(rec.frames) == 24, timeout=2000)
     assert capture.stop()
@@ -49,7 +50,7 @@ def test_pause_seek_and_resume(qtbot, make_clip) -> None:
     capture = CaptureThread(lambda: CaptureSource(clip), start_paused=True)
     rec = Recorder()
     capture.worker.frame_captured.connect(rec.on_frame)
-    with qtbot.waitSignal(capture.worker.opened, timeout=5000):
+    with wait_signal_from_thread(qtbot, capture.worker.opened, timeout=5000):
         capture.start()
     qtbot.wait(150)
     assert rec.frames == []  # paused from the start: nothing read
@@ -57,7 +58,7 @@ def test_pause_seek_and_resume(qtbot, make_clip) -> None:
     qtbot.waitUntil(lambda: rec.frames == [20], timeout=2000)
     qtbot.wait(150)
     assert rec.frames == [20]
-    with qtbot.waitSignal(capture.worker.end_reached, timeout=5000):
+    with wait_signal_from_thread(qtbot, capture.worker.end_reached, timeout=5000):
         capture.worker.resume()
     assert rec.frames == list(range(20, 30))
     assert capture.stop()
@@ -66,7 +67,7 @@ def test_pause_seek_and_resume(qtbot, make_clip) -> None:
 def test_stop_ends_the_thread_promptly_mid_stream(qtbot, make_clip) -> None:
     clip = make_clip("long.avi", num_frames=60, fps=10.0)
     capture = CaptureThread(lambda: CaptureSource(clip))
-    with qtbot.waitSignal(capture.worker.frame_captured, timeout=5000):
+    with wait_signal_from_thread(qtbot, capture.worker.frame_captured, timeout=5000):
         capture.start()
     started = time.perf_counter()
     assert capture.stop(timeout_ms=2000)

@@ -12,6 +12,7 @@ import pytest
 
 from app.workers.base import WorkerPool
 from app.workers.model import ModelSpec, ModelWorker
+from tests.app.qt_threads import wait_signal_from_thread
 from tests.app.shell.conftest import FakeDetector, fake_factory, open_and_wait, write_images
 
 pytestmark = pytest.mark.gui
@@ -22,11 +23,11 @@ def test_model_worker_delivers_predictions_through_signals(qtbot: Any) -> None:
     worker = ModelWorker(fake_factory(FakeDetector()))
     pool.start_service(worker)
     try:
-        with qtbot.waitSignal(worker.model_loaded, timeout=5000) as loaded:
+        with wait_signal_from_thread(qtbot, worker.model_loaded, timeout=5000) as loaded:
             _call(worker.load, ModelSpec("checkpoint", "fake.pt"))
         assert loaded.args[0].num_classes == 1
         pixels = np.zeros((40, 80, 3), np.uint8)
-        with qtbot.waitSignal(worker.detections_ready, timeout=5000) as ready:
+        with wait_signal_from_thread(qtbot, worker.detections_ready, timeout=5000) as ready:
             _call(worker.detect, 7, 3, pixels)
         image_id, generation, dets = ready.args
         assert (image_id, generation) == (7, 3)
@@ -44,7 +45,7 @@ def test_a_failing_model_load_is_reported_not_raised(qtbot: Any) -> None:
     pool = WorkerPool()
     worker = ModelWorker(factory)
     pool.start_service(worker)
-    with qtbot.waitSignal(worker.model_failed, timeout=5000) as failed:
+    with wait_signal_from_thread(qtbot, worker.model_failed, timeout=5000) as failed:
         _call(worker.load, ModelSpec("checkpoint", "/x/bad.pt"))
     assert failed.args == ["/x/bad.pt: not a RetinaLab checkpoint"]
     assert pool.await_workers(5000)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMainWindow
 from app.training.install import install_training_panel
 from app.training.train_worker import TrainJob, TrainThread, TrainWorker
 from engine.types import TrainConfig, TrainEvent
+from tests.app.qt_threads import wait_signal_from_thread
 
 pytestmark = pytest.mark.gui
 
@@ -142,7 +143,7 @@ def test_the_starting_models_validation_ap_is_measured_before_training(qtbot, ti
 
     worker = TrainWorker(TrainJob(config, train, val, evaluate_start=True), fit_fn=fit)
     thread = TrainThread(worker)
-    with qtbot.waitSignal(worker.done, timeout=60_000) as done:
+    with wait_signal_from_thread(qtbot, worker.done, timeout=60_000) as done:
         thread.start()
     thread.wait(10_000)
     outcome = done.args[0]
