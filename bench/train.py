@@ -17,6 +17,7 @@ includes loading its batch on both sides. The first ``--warmup`` steps of each s
 indexing, model build, ``fit``'s start-up and the checkpoint it writes on stop fall outside the timed
 steps, and they stay in the first epoch, so validation never runs in them. Reported: images/s of
 each side over all timed steps (CPU and wall), their ratio, and the median of per-step ratios.
+``--aa`` times a second bare loop in ``fit``'s place: how far from 1.000 equal work lands today.
 
     .venv/bin/python bench/train.py --image-size 128 --batch-size 4 --threads 1 --steps 12 --warmup 3 --rounds 3
 """
@@ -141,6 +142,18 @@ def run_round(config: TrainConfig, warmup: int, steps: int, out: Path) -> Round:
                  fit_loss=fit_loss[0])
 
 
+def run_aa_round(config: TrainConfig, warmup: int, steps: int) -> Round:
+    """Two identical bare loops alternating step by step (A/A): the bench's own noise floor."""
+    first, second = BareLoop(config), BareLoop(config)
+    times: tuple[list[Stamp], list[Stamp]] = ([], [])
+    for _ in range(warmup + steps):
+        for loop, into in zip((first, second), times):
+            start, end = loop.step()
+            into.append((end[0] - start[0], end[1] - start[1]))
+    return Round(bare=times[0][warmup:], fit=times[1][warmup:], bare_loss=first.first_loss,
+                 fit_loss=second.first_loss)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=0, help="dataset size (default: just enough for one epoch)")
@@ -152,6 +165,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers (both sides)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-augment", action="store_true", help="flip only (TrainConfig.augment=False)")
+    parser.add_argument("--aa", action="store_true",
+                        help="time a second bare loop in fit's place: the ratio the bench shows for equal work")
     args = parser.parse_args()
     if args.warmup < 1 or args.steps < 1:
         parser.error("--warmup and --steps must be at least 1")
@@ -168,19 +183,24 @@ def main() -> None:
         if train_images < total * args.batch_size:
             parser.error(f"{train_images} training images: too few for {total} steps in one epoch (raise --images)")
         rounds: list[Round] = []
+        name = "bare #2" if args.aa else "fit()"
         for r in range(args.rounds):
-            rnd = run_round(config, args.warmup, args.steps, root / f"out{r}")
+            if args.aa:
+                rnd = run_aa_round(config, args.warmup, args.steps)
+            else:
+                rnd = run_round(config, args.warmup, args.steps, root / f"out{r}")
             rounds.append(rnd)
             same = math.isclose(rnd.bare_loss, rnd.fit_loss, rel_tol=1e-4)
             print(f"round {r + 1}: bare {_rate(rnd.bare, 1, bs):.2f} img/s CPU, {_rate(rnd.bare, 0, bs):.2f} wall | "
-                  f"fit {_rate(rnd.fit, 1, bs):.2f} CPU, {_rate(rnd.fit, 0, bs):.2f} wall | first-step loss bare "
-                  f"{rnd.bare_loss:.5f} fit {rnd.fit_loss:.5f}{'' if same else '  <- NOT THE SAME WORK'}", flush=True)
+                  f"{name} {_rate(rnd.fit, 1, bs):.2f} CPU, {_rate(rnd.fit, 0, bs):.2f} wall | first-step loss "
+                  f"bare {rnd.bare_loss:.5f} {name} {rnd.fit_loss:.5f}{'' if same else '  <- NOT THE SAME WORK'}",
+                  flush=True)
     for clock, k in (("CPU time", 1), ("wall", 0)):
         bare_all = [x for rnd in rounds for x in rnd.bare]
         fit_all = [x for rnd in rounds for x in rnd.fit]
         b, o = _rate(bare_all, k, bs), _rate(fit_all, k, bs)
         per_step = statistics.median(x[k] / y[k] for x, y in zip(bare_all, fit_all))
-        print(f"{clock:>8}: bare {b:.2f} img/s | fit() {o:.2f} img/s | ratio fit/bare = {o / b:.3f} "
+        print(f"{clock:>8}: bare {b:.2f} img/s | {name} {o:.2f} img/s | ratio {name}/bare = {o / b:.3f} "
               f"(median per-step ratio {per_step:.3f}, {len(fit_all)} step pairs)")
     print(f"({args.image_size}px, batch {bs}, {args.threads} thread(s), {args.workers} workers, augment "
           f"{not args.no_augment}, {args.rounds} rounds of {args.warmup} warm-up + {args.steps} timed step pairs)")
