@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QMenuBar, QWidget
+from PySide6.QtWidgets import QMenu, QMenuBar, QWidget
 
 
 def _action(parent: QWidget, text: str, name: str, *shortcuts: str | QKeySequence.StandardKey,
@@ -118,7 +118,15 @@ def build_actions(parent: QWidget, undo_stack: QUndoStack) -> Actions:
     return Actions(file, edit, navigate, model)
 
 
-def build_menus(menubar: QMenuBar, actions: Actions) -> None:
+@dataclass(frozen=True)
+class Menus:
+    file: QMenu
+    edit: QMenu
+    navigate: QMenu
+    model: QMenu
+
+
+def build_menus(menubar: QMenuBar, actions: Actions) -> Menus:
     file_menu = menubar.addMenu("&File")
     a = actions.file
     file_menu.addAction(a.open_folder)
@@ -143,3 +151,4 @@ def build_menus(menubar: QMenuBar, actions: Actions) -> None:
     for action in (m.coco_r50, m.coco_r50_v2, m.compact, m.checkpoint, None, m.detect, m.detect_all,
                    m.auto_detect):
         model_menu.addAction(action) if action else model_menu.addSeparator()
+    return Menus(file_menu, edit_menu, nav_menu, model_menu)

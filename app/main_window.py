@@ -15,13 +15,12 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QToolBar, QWidget
 
 from app.actions import PRETRAINED_ENTRIES, Actions, build_actions, build_menus
-from app.camera.hookup import attach_to_main_window
 from app.canvas import Canvas
-from app.training.install import install_training_panel
 from app.controllers.model import ModelController
 from app.controllers.navigator import Navigator
 from app.controllers.project import ProjectController
 from app.document import Document
+from app.lazy_docks import LazyDocks
 from app.widgets.box_list import BoxListDock
 from app.widgets.class_list import ClassListDock
 from app.widgets.data_dialogs import ExportDialog, ImportDialog
@@ -70,10 +69,9 @@ class MainWindow(QMainWindow):
                                       detector_factory, self)
         self.batch_dialog = BatchProgressDialog(self.models, self)
         self.actions: Actions = build_actions(self, self.document.undo_stack)
-        build_menus(self.menuBar(), self.actions)
+        menus = build_menus(self.menuBar(), self.actions)
         self._wire()
-        self.training_panel = install_training_panel(self, self.document, self.models)  # Model › Train… + dock
-        self.camera_dock, self.camera_actions = attach_to_main_window(self)  # Camera menu + dock
+        self.docks = LazyDocks(self, self.document, self.models, menus.model)  # Train…, Camera: on first use
         self.status.show_message("Open a folder of images (File › Open Folder, or drop it here)")
 
     def _wire(self) -> None:
@@ -104,6 +102,19 @@ class MainWindow(QMainWindow):
         m.detect.triggered.connect(models.detect_current)
         m.detect_all.triggered.connect(self.detect_all)
         m.auto_detect.toggled.connect(self._on_auto_detect_toggled)
+
+    # --- docks installed on first use (app.lazy_docks) ---------------------------------------
+    @property
+    def training_panel(self) -> Any:
+        return self.docks.training_panel()
+
+    @property
+    def camera_dock(self) -> Any:
+        return self.docks.camera()[0]
+
+    @property
+    def camera_actions(self) -> Any:
+        return self.docks.camera()[1]
 
     # --- dialogs (creating a dialog and handing its answer to a controller) -------------------
     @Slot()
@@ -183,8 +194,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop and wait for every worker, then close the project (idempotent)."""
-        self.training_panel.shutdown()
-        self.camera_dock.panel.shutdown()
+        self.docks.shutdown()
         self.pool.await_workers()
         self.projects.close_project()
 

@@ -2,7 +2,8 @@
 
 Runs the app's start-up path in fresh subprocesses (``python bench/gui_startup.py --child``): imports,
 QApplication, MainWindow, show, and waits for the window's first Paint event. Prints the median and
-each stage, plus whether torch was imported (it must not be). Usage:
+each stage, plus whether torch was imported (it must not be) and which other heavy modules the
+first paint waited for (the camera, the Train panel, OpenCV and numpy load on first use). Usage:
 ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui_startup.py [--runs 5]``
 """
 
@@ -48,11 +49,13 @@ def child(t_spawn: float) -> None:
     QTimer.singleShot(5000, app.quit)
     app.exec()
     heavy = [m for m in ("torch", "torchvision", "engine.infer") if m in sys.modules]
+    lazy = [m for m in ("cv2", "numpy", "engine.video", "app.camera", "app.training.panel") if m in sys.modules]
     window.shutdown()
     print(json.dumps({
         "interpreter_s": t_start - t_spawn, "import_qt_s": t_qt - t_start, "import_app_s": t_import - t_qt,
         "build_window_s": t_built - t_import, "show_to_paint_s": painted.get("t", float("nan")) - t_built,
         "total_s": painted.get("t", float("nan")) - t_spawn, "heavy_modules": heavy,
+        "lazy_modules_loaded": lazy,
     }))
 
 
@@ -77,6 +80,8 @@ def main() -> None:
         print(f"  {key:16s} median {statistics.median(values) * 1000:7.0f} ms   "
               f"min {min(values) * 1000:6.0f}  max {max(values) * 1000:6.0f}")
     print(f"  torch imported at start-up: {any(r['heavy_modules'] for r in results)}")
+    loaded = sorted({m for r in results for m in r.get("lazy_modules_loaded", [])})
+    print(f"  loaded before first paint (should load on first use): {', '.join(loaded) or 'none'}")
 
 
 if __name__ == "__main__":

@@ -87,18 +87,21 @@ def install_camera(
     project_provider: ProjectProvider,
     detector_provider: DetectorProvider,
     open_image: Callable[[int], None] | None = None,
+    menu: QMenu | None = None,
 ) -> tuple[CameraDock, CameraActions]:
     """Add the camera dock (hidden until a source is opened) and a Camera menu to ``window``.
 
     ``open_image(image_id)`` is called after Grab Frame saved a frame into the project, to open it in
-    the labeling view. Camera errors also go to the window's status bar. The dock's threads are
+    the labeling view. ``menu`` is an existing (empty) Camera menu to fill instead of adding one.
+    Camera errors also go to the window's status bar. The dock's threads are
     stopped when the application quits.
     """
     dock = CameraDock(project_provider, detector_provider, window)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.hide()
     panel = dock.panel
-    menu = window.menuBar().addMenu("&Camera")
+    if menu is None:
+        menu = window.menuBar().addMenu("&Camera")
     open_camera = menu.addAction("Open &Camera…", dock.open_camera_dialog)
     open_video = menu.addAction("Open &Video File…", dock.open_video_dialog)
     menu.addSeparator()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QMenu
 
 from app.camera import CameraActions, CameraDock, install_camera
 
@@ -47,10 +48,11 @@ class MainWindowBridge(QObject):
             self._window.file_list.set_records(project.images())
 
 
-def attach_to_main_window(window: Any) -> tuple[CameraDock, CameraActions]:
-    """Install the camera dock and menu in RetinaLab's MainWindow; call ``dock.panel.shutdown()`` on close."""
+def attach_to_main_window(window: Any, menu: QMenu | None = None) -> tuple[CameraDock, CameraActions]:
+    """Install the camera dock and menu (into ``menu`` when given) in RetinaLab's MainWindow; call
+    ``dock.panel.shutdown()`` on close."""
     bridge = MainWindowBridge(window)
     dock, actions = install_camera(window, project_provider=bridge.project, detector_provider=bridge.detector,
-                                   open_image=bridge.open_grabbed)
+                                   open_image=bridge.open_grabbed, menu=menu)
     dock.panel.frames_added.connect(bridge.list_added)
     return dock, actions

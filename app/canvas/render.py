@@ -9,12 +9,15 @@ stay small and no paint or update allocates a pen, a font metric or a text layou
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 
 from engine.types import Box
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LINE_WIDTH = 2.0
 SELECTED_LINE_WIDTH = 3.0
@@ -115,6 +118,8 @@ def pixmap_from_rgb(pixels: np.ndarray) -> QPixmap:
     prepared = PREPARED_IMAGES.get(id(pixels))
     if prepared is not None and prepared[0] is pixels:
         return QPixmap.fromImage(prepared[1])
+    import numpy as np  # not at import time: the window paints before numpy has loaded
+
     rgb = np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
     h, w = rgb.shape[:2]
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)

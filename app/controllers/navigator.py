@@ -12,7 +12,6 @@ import logging
 import time
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.widgets.file_list import FileListDock
@@ -126,7 +125,7 @@ class Navigator(QObject):
     def _present(self, image_id: int, decoded: Decoded) -> None:
         record = self._project.image(image_id)
         boxes = self._project.boxes(record)
-        if isinstance(decoded, np.ndarray):
+        if not isinstance(decoded, str):  # pixels
             self._document.set_image(record, decoded, boxes)
             self._file_list.set_unreadable(image_id, None)
             if record.width is None and not self._project.read_only:
@@ -145,7 +144,7 @@ class Navigator(QObject):
     def _on_loader_loaded(self, image_id: int, generation: int, pixels: object, error: str) -> None:
         if image_id != self.current_id or generation != self.generation:
             return  # the user has moved on
-        self._present(image_id, pixels if isinstance(pixels, np.ndarray) else error)
+        self._present(image_id, pixels if pixels is not None else error)
 
     @Slot(int)
     def _on_file_list_image_activated(self, image_id: int) -> None:

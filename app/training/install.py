@@ -24,6 +24,7 @@ from app.training.train_worker import FitFn
 log = logging.getLogger(__name__)
 
 SHORTCUT = "Ctrl+T"
+ACTION_NAME = "train_panel_action"  # an action of this name already in the window is adopted
 
 
 def ask_stop_training(parent: QWidget) -> bool:
@@ -56,6 +57,25 @@ class TrainingIntegration(QObject):
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(panel.shutdown)  # exit without a close event: still stop cleanly
+
+    # -- the window's Train… action (when the window made it before the panel existed) ---------
+    def adopt_action(self, action: QAction) -> None:
+        """Make ``action`` show/hide the panel and follow its visibility, like ``toggleViewAction``."""
+        self._action = action
+        action.setCheckable(True)
+        action.setChecked(not self.panel.isHidden())
+        action.triggered.connect(self._on_action_triggered)
+        self.panel.visibilityChanged.connect(self._on_panel_visibility_changed)
+
+    @Slot(bool)
+    def _on_action_triggered(self, checked: bool) -> None:
+        self.panel.setVisible(checked)
+        if checked:
+            self.panel.raise_()
+
+    @Slot(bool)
+    def _on_panel_visibility_changed(self, _visible: bool) -> None:
+        self._action.setChecked(not self.panel.isHidden())  # tabbed behind another dock: still open
 
     # -- hot swap ------------------------------------------------------------------------------
     @Slot(str)
@@ -121,9 +141,15 @@ def install_training_panel(
     panel.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
     panel.hide()
+    integration = TrainingIntegration(window, panel, model_controller)
+    panel.integration = integration  # type: ignore[attr-defined]
+    adopted = window.findChild(QAction, ACTION_NAME)  # the window's placeholder (app.lazy_docks)
+    if adopted is not None:
+        integration.adopt_action(adopted)
+        return panel
     action: QAction = panel.toggleViewAction()
     action.setText("&Train…")
-    action.setObjectName("train_panel_action")
+    action.setObjectName(ACTION_NAME)
     action.setShortcut(QKeySequence(SHORTCUT))
     action.setToolTip("Fine-tune the detector on the reviewed images")
     window.addAction(action)
@@ -131,7 +157,6 @@ def install_training_panel(
     if menu is not None:
         menu.addSeparator()
         menu.addAction(action)
-    panel.integration = TrainingIntegration(window, panel, model_controller)  # type: ignore[attr-defined]
     return panel
 
 

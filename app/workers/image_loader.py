@@ -14,18 +14,20 @@ import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Sequence, Union
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.workers.base import describe_error
 
+if TYPE_CHECKING:
+    import numpy as np
+
 log = logging.getLogger(__name__)
 
 # (H, W, 3) uint8 RGB pixels, or the one-line reason the image cannot be shown.
-Decoded = Union[np.ndarray, str]
-LoadFn = Callable[[Path], np.ndarray]
+Decoded = Union["np.ndarray", str]
+LoadFn = Callable[[Path], "np.ndarray"]
 
 
 def _default_load(path: Path) -> np.ndarray:
@@ -41,6 +43,8 @@ def _prepare_display_image(pixels: np.ndarray) -> None:
 
     from app.canvas.render import PREPARED_IMAGES
 
+    import numpy as np  # on the loader thread, after the window has painted
+
     rgb = np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
     h, w = rgb.shape[:2]
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
@@ -50,7 +54,7 @@ def _prepare_display_image(pixels: np.ndarray) -> None:
 def _forget_display_image(decoded: "Decoded") -> None:
     from app.canvas.render import PREPARED_IMAGES
 
-    if isinstance(decoded, np.ndarray):
+    if not isinstance(decoded, str):
         PREPARED_IMAGES.pop(id(decoded), None)
 
 

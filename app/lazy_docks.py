@@ -1,0 +1,77 @@
+"""The Train and Camera docks, installed on first use so the window paints before their imports.
+
+Importing the Train panel (charts, options, the data check) and the camera (``engine.video``, numpy,
+OpenCV on first capture) cost about as much as the rest of the window together. ``LazyDocks`` puts
+their entries in the menus at once, cheaply: Model › Train… (Ctrl+T), which the Train panel adopts
+when it is installed, and an empty Camera menu that the camera fills just before it is first shown.
+The first use (the action, the menu, or reading ``training_panel()`` / ``camera()``) imports and
+installs the real dock; nothing else changes for the user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+TRAIN_ACTION_NAME = "train_panel_action"
+TRAIN_SHORTCUT = "Ctrl+T"
+
+
+class LazyDocks(QObject):
+    """Owns the not-yet-installed docks of ``window``; see the module docstring."""
+
+    def __init__(self, window: QMainWindow, document: Any, models: Any, model_menu: QMenu) -> None:
+        super().__init__(window)
+        self._window, self._document, self._models = window, document, models
+        self._panel: Any = None
+        self._camera: tuple[Any, Any] | None = None
+        self.train_action = QAction("&Train…", window)
+        self.train_action.setObjectName(TRAIN_ACTION_NAME)
+        self.train_action.setShortcut(QKeySequence(TRAIN_SHORTCUT))
+        self.train_action.setToolTip("Fine-tune the detector on the reviewed images")
+        self.train_action.setCheckable(True)
+        window.addAction(self.train_action)  # the shortcut works with the menu bar hidden
+        model_menu.addSeparator()
+        model_menu.addAction(self.train_action)
+        self.train_action.triggered.connect(self._on_train_action_triggered)
+        self.camera_menu = window.menuBar().addMenu("&Camera")
+        self.camera_menu.aboutToShow.connect(self._on_camera_menu_about_to_show)
+
+    def training_panel(self) -> Any:
+        """The Train panel, installed now if it was not yet."""
+        if self._panel is None:
+            from app.training.install import install_training_panel
+
+            self._panel = install_training_panel(self._window, self._document, self._models)
+        return self._panel
+
+    def camera(self) -> tuple[Any, Any]:
+        """``(CameraDock, CameraActions)``, installed into the Camera menu now if they were not yet."""
+        if self._camera is None:
+            from app.camera.hookup import attach_to_main_window
+
+            self._camera = attach_to_main_window(self._window, menu=self.camera_menu)
+        return self._camera
+
+    def shutdown(self) -> None:
+        """Stop what the installed docks run (training after this batch, camera threads) and wait."""
+        if self._panel is not None:
+            self._panel.shutdown()
+        if self._camera is not None:
+            self._camera[0].panel.shutdown()
+
+    @Slot(bool)
+    def _on_train_action_triggered(self, checked: bool) -> None:
+        self.train_action.triggered.disconnect(self._on_train_action_triggered)  # the panel owns it now
+        panel = self.training_panel()
+        panel.setVisible(checked)
+        if checked:
+            panel.raise_()
+
+    @Slot()
+    def _on_camera_menu_about_to_show(self) -> None:
+        self.camera_menu.aboutToShow.disconnect(self._on_camera_menu_about_to_show)
+        self.camera()
