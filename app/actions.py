@@ -2,7 +2,8 @@
 
 ``build_actions`` creates the QActions (no behaviour: the main window connects them to controllers);
 ``build_menus`` lays them out. Shortcuts: D / A next / previous, Shift+D next unreviewed, Space mark
-reviewed and move on, Ctrl+Z undo, Ctrl+Shift+Z and Ctrl+Y redo, Ctrl+O open folder, R detect,
+reviewed and move on (the canvas takes Space while it has focus, for tap-or-hold-to-pan, and emits
+``space_tapped`` for the same action), Ctrl+Z undo, Ctrl+Shift+Z and Ctrl+Y redo, Ctrl+O open folder, R detect,
 Ctrl+E export, L relabel the selection.
 """
 

@@ -94,7 +94,8 @@ class MainWindow(QMainWindow):
         n.next_image.triggered.connect(nav.next)
         n.previous_image.triggered.connect(nav.previous)
         n.next_unreviewed.triggered.connect(nav.next_unreviewed)
-        n.mark_reviewed.triggered.connect(nav.mark_reviewed_and_next)
+        n.mark_reviewed.triggered.connect(nav.mark_reviewed_and_next)  # Space outside the canvas
+        self.canvas.space_tapped.connect(nav.mark_reviewed_and_next)  # the canvas owns Space (hold = pan)
         m.coco_r50.triggered.connect(self.ask_coco_r50)
         m.coco_r50_v2.triggered.connect(self.ask_coco_r50_v2)
         m.compact.triggered.connect(models.load_compact)

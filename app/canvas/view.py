@@ -5,17 +5,20 @@ the tools. It owns the interaction state (mode, pan, the active tool) and turns 
 edits; it never edits items directly. Keys handled here while the canvas has focus: W create mode,
 Escape cancel, Delete/Backspace delete (reject predictions), arrows nudge (Shift: 10 px), 1-9 label
 as the n-th class, Enter accept selected predictions, Shift+Enter accept all above the threshold,
-Ctrl+A select all, Ctrl+= / Ctrl+- zoom, Ctrl+0 / F fit, Space+drag pan. Undo/redo keys belong to
-the shell's actions (``Document.undo_stack``).
+Ctrl+A select all, Ctrl+= / Ctrl+- zoom, Ctrl+0 / F fit. Space is tap-or-hold: held, a left drag
+pans (so does a middle drag); tapped without a drag, the canvas emits ``space_tapped`` (the shell
+marks the image reviewed and moves on). The canvas claims Space from window shortcuts while it has
+focus (``ShortcutOverride``) so the hold can be seen at all. Undo/redo keys belong to the shell's
+actions (``Document.undo_stack``).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from PySide6.QtCore import QPoint, Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QResizeEvent, QWheelEvent
-from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel, QWidget
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal, Slot
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication, QFrame, QGraphicsView, QLabel, QWidget
 
 from app.canvas import render
 from app.canvas.scene import CanvasScene
@@ -39,6 +42,7 @@ class Canvas(QGraphicsView):
     mode_changed = Signal(str)  # "select" | "create"
     zoom_changed = Signal(float)  # screen pixels per image pixel
     box_created = Signal(int)  # id of a box the user just drew (e.g. to open a label dialog)
+    space_tapped = Signal()  # Space pressed and released without panning or drawing in between
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +66,7 @@ class Canvas(QGraphicsView):
         self._mode: Mode = "select"
         self._pan_last: QPoint | None = None
         self._space_down = False
+        self._space_used = False  # a mouse press while Space was held: the release is no tap
         self._auto_fit = True  # refit on resize until the user zooms
         self._placeholder = QLabel(self)
         self._placeholder.setObjectName("canvasPlaceholder")
@@ -141,6 +146,16 @@ class Canvas(QGraphicsView):
             self.box_created.emit(ids[0])
 
     # ---- Qt events: the canvas edge -------------------------------------------------------------
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and _is_plain_space(event):  # type: ignore[arg-type]
+            event.accept()  # Space is ours (tap or hold), not the window's "mark reviewed" shortcut
+            return True
+        return super().event(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        self._space_down = False  # the release will go elsewhere: never a tap
+        super().focusOutEvent(event)
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._placeholder.setGeometry(self.viewport().geometry())
@@ -155,6 +170,8 @@ class Canvas(QGraphicsView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         button = event.button()
+        if self._space_down:
+            self._space_used = True
         if button == Qt.MouseButton.MiddleButton or (
                 button == Qt.MouseButton.LeftButton and self._space_down):
             self._pan_last = event.position().toPoint()
@@ -191,11 +208,17 @@ class Canvas(QGraphicsView):
             super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = False
-            if self._pan_last is None:
-                self.viewport().setCursor(Qt.CursorShape.CrossCursor if self._mode == "create"
-                                          else Qt.CursorShape.ArrowCursor)
+        if event.key() == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                tapped = self._space_down and not self._space_used and self._pan_last is None
+                self._space_down = False
+                if self._pan_last is None:
+                    self.viewport().setCursor(Qt.CursorShape.CrossCursor if self._mode == "create"
+                                              else Qt.CursorShape.ArrowCursor)
+                if tapped:
+                    self.space_tapped.emit()
+            event.accept()
+            return
         super().keyReleaseEvent(event)
 
     # ---- internals --------------------------------------------------------------------------
@@ -222,9 +245,11 @@ class Canvas(QGraphicsView):
         shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
         doc = self.document
         selected = doc.selected_ids()
-        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = True
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        if key == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():  # held keys repeat: only the first press starts the hold
+                self._space_down = True
+                self._space_used = bool(QApplication.mouseButtons())  # mid-drag: not a tap
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
         elif ctrl and key in (Qt.Key.Key_Equal, Qt.Key.Key_Plus):
             self.zoom_in()
         elif ctrl and key == Qt.Key.Key_Minus:
@@ -268,3 +293,8 @@ class Canvas(QGraphicsView):
             return False
         event.accept()
         return True
+
+
+def _is_plain_space(event: QKeyEvent) -> bool:
+    mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    return event.key() == Qt.Key.Key_Space and mods == Qt.KeyboardModifier.NoModifier

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from tests.app.shell.conftest import open_and_wait, write_images
 
@@ -64,6 +64,38 @@ def test_keyboard_navigation_d_a_shift_d_space(qtbot: Any, make_window: Any, ima
     assert _path(window) == "img_00.jpg"
     _key(qtbot, window, Qt.Key.Key_D, Qt.KeyboardModifier.ShiftModifier)  # skips reviewed 01 and 02
     assert _path(window) == "img_03.jpg"
+
+
+def test_space_marks_reviewed_from_the_file_list_and_space_drag_on_the_canvas_only_pans(
+        qtbot: Any, make_window: Any, image_folder: Path) -> None:
+    window = make_window()
+    open_and_wait(qtbot, window, image_folder)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    ids = window.file_list.model.ids()
+    window.file_list.view.setFocus()
+    before = window.navigator.generation
+    qtbot.keyClick(window.file_list.view, Qt.Key.Key_Space)  # the window's shortcut: list has focus
+    qtbot.waitUntil(lambda: window.navigator.generation != before
+                    and window.document.record.id == window.navigator.current_id, timeout=5000)
+    assert window.file_list.model.status(ids[0]) == "reviewed" and _path(window) == "img_01.jpg"
+
+    canvas = window.canvas
+    canvas.setFocus()
+    for _ in range(4):
+        canvas.zoom_in()
+    scroll = (canvas.horizontalScrollBar().value(), canvas.verticalScrollBar().value())
+    viewport, centre = canvas.viewport(), canvas.viewport().rect().center()
+    qtbot.keyPress(canvas, Qt.Key.Key_Space)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=centre)
+    for step in range(1, 6):
+        qtbot.mouseMove(viewport, centre + QPoint(-8 * step, -6 * step))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=centre + QPoint(-40, -30))
+    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
+    qtbot.wait(50)
+    assert (canvas.horizontalScrollBar().value(), canvas.verticalScrollBar().value()) != scroll
+    assert _path(window) == "img_01.jpg" and window.file_list.model.status(ids[1]) == "new"
+    assert window.document.boxes() == []
 
 
 def test_undo_redo_shortcuts_drive_the_document_stack(qtbot: Any, make_window: Any, image_folder: Path) -> None:
