@@ -1,6 +1,7 @@
 """The file list dock: every image of the project with its status, a text filter and a status filter.
 
-A ``QAbstractListModel`` over the project's image records (10k images stay fast), filtered by a
+A ``QAbstractListModel`` over the project's image records (10k images stay fast) in natural order
+(``raccoon-2`` before ``raccoon-10``; navigation follows the same order), filtered by a
 ``QSortFilterProxyModel``. Statuses are the store's ``new | predicted | reviewed`` plus
 ``unreadable`` for images that failed to decode (with the reason as tooltip). Clicking or pressing
 Enter on a row emits ``image_activated(image_id)``; the navigator decides what is shown.
@@ -8,6 +9,7 @@ Enter on a row emits ``image_activated(image_id)``; the navigator decides what i
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Sequence
 
 from PySide6.QtCore import (
@@ -38,6 +40,20 @@ IdRole = Qt.ItemDataRole.UserRole + 1
 StatusRole = Qt.ItemDataRole.UserRole + 2
 
 _Index = QModelIndex | QPersistentModelIndex
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(path: str) -> tuple[Any, ...]:
+    """Sort key for a relative path that compares runs of digits as numbers (img-2 < img-10 <
+    img-10b), ignores case and sorts folder by folder (``sub/x`` before ``sub2/x``)."""
+    return tuple(_natural_name(name) for name in path.casefold().split("/")), path
+
+
+def _natural_name(name: str) -> tuple[tuple[Any, ...], str]:
+    stem, dot, ext = name.rpartition(".")
+    if not stem:  # no extension (or a dot file)
+        stem, ext = name, ""
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(_DIGITS.split(stem))), ext  # text, number, ...
 
 
 class FileListModel(QAbstractListModel):
@@ -54,7 +70,7 @@ class FileListModel(QAbstractListModel):
 
     def set_records(self, records: Iterable[Any]) -> None:
         self.beginResetModel()
-        records = list(records)
+        records = sorted(records, key=lambda r: natural_key(r.path))
         self._ids = [r.id for r in records]
         self._paths = [r.path for r in records]
         self._status = {r.id: r.status for r in records}

@@ -66,6 +66,26 @@ def test_keyboard_navigation_d_a_shift_d_space(qtbot: Any, make_window: Any, ima
     assert _path(window) == "img_03.jpg"
 
 
+def test_file_list_and_d_a_follow_natural_order(qtbot: Any, make_window: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "raccoons"
+    for path in write_images(folder, 5):  # img_00..img_04 renamed to raccoon-1, -2, -10, -11, -100
+        path.rename(folder / f"raccoon-{[1, 2, 10, 11, 100][int(path.stem[-2:])]}.jpg")
+    window = make_window()
+    open_and_wait(qtbot, window, folder)
+    shown = [window.file_list.model.path(i) for i in window.file_list.visible_ids()]
+    assert shown == ["raccoon-1.jpg", "raccoon-2.jpg", "raccoon-10.jpg", "raccoon-11.jpg", "raccoon-100.jpg"]
+    assert _path(window) == "raccoon-1.jpg"
+    window.activateWindow()
+    window.canvas.setFocus()
+    visited = [_path(window)]
+    for _ in range(4):
+        _key(qtbot, window, Qt.Key.Key_D)
+        visited.append(_path(window))
+    assert visited == shown
+    _key(qtbot, window, Qt.Key.Key_A)
+    assert _path(window) == "raccoon-11.jpg"
+
+
 def test_space_marks_reviewed_from_the_file_list_and_space_drag_on_the_canvas_only_pans(
         qtbot: Any, make_window: Any, image_folder: Path) -> None:
     window = make_window()
