@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from app.training.panel import TrainingPanel
 from app.training.train_worker import FitFn
@@ -140,6 +140,11 @@ def install_training_panel(
     panel = TrainingPanel(document, window, fit_fn=fit_fn)
     panel.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+    boxes = window.findChild(QDockWidget, "box_list_dock")
+    if boxes is not None and window.dockWidgetArea(boxes) == Qt.DockWidgetArea.RightDockWidgetArea:
+        # a tab beside Boxes, not a third dock stacked in the column: stacked, the panel's ~650 px
+        # minimum height pushed the window past a 900 px screen
+        window.tabifyDockWidget(boxes, panel)
     panel.hide()
     integration = TrainingIntegration(window, panel, model_controller)
     panel.integration = integration  # type: ignore[attr-defined]

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
+    QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,7 +37,11 @@ class ClassListDock(QDockWidget):
         for name, tip in (("add", "Add a class"), ("rename", "Rename the selected class"),
                           ("colour", "Change the selected class's colour"),
                           ("up", "Move up"), ("down", "Move down")):
-            button = QPushButton({"up": "↑", "down": "↓"}.get(name, name.capitalize()))
+            # tool buttons: a push button is at least 80 px wide, which made this dock (and so the
+            # whole right column) ~430 px wide and squeezed the canvas
+            button = QToolButton()
+            button.setText({"up": "↑", "down": "↓"}.get(name, name.capitalize()))
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.setObjectName(f"class_{name}")
             button.setToolTip(tip)
             row.addWidget(button)

@@ -47,3 +47,15 @@ def test_camera_menu_is_filled_just_before_it_is_first_shown(qtbot: Any, make_wi
     assert texts[:2] == ["Open Camera…", "Open Video File…"] and "Grab Frame" in texts
     assert window.camera_actions.menu is menu
     assert [a.text() for a in window.menuBar().actions()].count("&Camera") == 1
+
+
+def test_train_panel_opens_as_a_tab_beside_boxes_and_the_window_fits_a_900_px_screen(
+        qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    window.resize(1440, 860)
+    window.docks.train_action.trigger()
+    panel = window.training_panel
+    assert panel.isVisible() and window.box_list in window.tabifiedDockWidgets(panel)
+    assert window.minimumSizeHint().height() <= 900  # stacked under Classes and Boxes it was 931
+    # the class buttons no longer force the right column to ~430 px (80 px per push button)
+    assert window.class_list.minimumSizeHint().width() < 360
