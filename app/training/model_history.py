@@ -27,6 +27,25 @@ from PySide6.QtWidgets import (
 _COLUMNS = ("Trained", "AP", "AP50", "AP before", "Epochs", "Arch", "Checkpoint")
 
 
+RECORDED_METRICS = ("AP", "AP50", "AP75", "epoch")
+
+
+def fmt_metric(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "—"
+
+
+def history_metrics(metrics_before: Mapping[str, Any], metrics_after: Mapping[str, Any],
+                    config: Any) -> dict[str, Any]:
+    """What ``Project.add_model`` stores for a finished run: the validation metrics after training
+    (numbers only), ``AP_before`` (the starting model's AP) and the run's epochs, arch and image size."""
+    metrics: dict[str, Any] = {k: float(metrics_after[k]) for k in RECORDED_METRICS
+                               if isinstance(metrics_after.get(k), (int, float))}
+    if isinstance(metrics_before.get("AP"), (int, float)):
+        metrics["AP_before"] = float(metrics_before["AP"])
+    metrics.update(epochs=config.epochs, arch=config.arch, image_size=config.image_size)
+    return metrics
+
+
 def _metric(metrics: Mapping[str, Any], key: str) -> str:
     value = metrics.get(key)
     return f"{value:.3f}" if isinstance(value, (int, float)) else "—"

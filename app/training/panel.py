@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.training.data_selection import load_validation_marks, save_validation_marks, select_training_data
-from app.training.model_history import ModelHistoryWidget
+from app.training.model_history import ModelHistoryWidget, fmt_metric, history_metrics
 from app.training.options import TrainOptionsForm
 from app.training.progress_view import ProgressView
 from app.training.train_worker import FitFn, TrainJob, TrainOutcome, TrainThread, TrainWorker
@@ -41,11 +41,6 @@ log = logging.getLogger(__name__)
 
 RUNS_DIR = Path(".retinalab") / "runs"
 _ERROR_STYLE = "color: #b00020;"
-_RECORDED_METRICS = ("AP", "AP50", "AP75", "epoch")
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.3f}" if isinstance(value, (int, float)) else "—"
 
 
 class TrainingPanel(QDockWidget):
@@ -323,8 +318,8 @@ class TrainingPanel(QDockWidget):
         before, after = outcome.metrics_before, outcome.metrics_after
         if after:
             self.result.setText(
-                f"Validation AP  before {_fmt(before.get('AP'))}  →  after {_fmt(after.get('AP'))}"
-                f"    (AP50 {_fmt(before.get('AP50'))} → {_fmt(after.get('AP50'))})"
+                f"Validation AP  before {fmt_metric(before.get('AP'))}  →  after {fmt_metric(after.get('AP'))}"
+                f"    (AP50 {fmt_metric(before.get('AP50'))} → {fmt_metric(after.get('AP50'))})"
             )
         if outcome.status == "finished" and outcome.best_checkpoint:
             self._record_model(outcome)
@@ -333,12 +328,7 @@ class TrainingPanel(QDockWidget):
         project = self.project()
         if project is None or self._last_job is None:
             return
-        config = self._last_job.config
-        metrics = {k: float(outcome.metrics_after[k]) for k in _RECORDED_METRICS
-                   if isinstance(outcome.metrics_after.get(k), (int, float))}
-        if isinstance(outcome.metrics_before.get("AP"), (int, float)):
-            metrics["AP_before"] = float(outcome.metrics_before["AP"])
-        metrics.update(epochs=config.epochs, arch=config.arch, image_size=config.image_size)
+        metrics = history_metrics(outcome.metrics_before, outcome.metrics_after, self._last_job.config)
         try:
             project.add_model(outcome.best_checkpoint, metrics)
             self.history.set_models(project.models())
