@@ -83,8 +83,10 @@ def _duration(seconds: float | None) -> str:
 class ProgressPrinter:
     """Renders ``TrainEvent``s: one ``\\r`` line for batches, full lines for epochs and checkpoints."""
 
-    def __init__(self, stream: TextIO = sys.stdout, min_interval_s: float = 0.1) -> None:
-        self.stream, self.min_interval_s = stream, min_interval_s
+    def __init__(self, stream: TextIO | None = None, min_interval_s: float = 0.1) -> None:
+        # sys.stdout is looked up per printer, not bound at import (it may be replaced since)
+        self.stream = stream if stream is not None else sys.stdout
+        self.min_interval_s = min_interval_s
         self._last_draw = 0.0
         self._open_line = False
 
