@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from engine.errors import CheckpointError, RetinaLabError
+from engine.fsutil import fsync_dir
 
 FORMAT_VERSION = 1
 _CORE_KEYS = (
@@ -109,7 +110,7 @@ def save_checkpoint(
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return path
 
 
@@ -237,17 +238,3 @@ def _plain_key(key: Any, where: str) -> Any:
     if isinstance(key, (str, int, bool, float)) or key is None:
         return key
     raise CheckpointError(f"cannot store {where} in a checkpoint: unsupported key type {type(key).__name__}")
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable (POSIX); a no-op where directories cannot be opened (Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from engine.fsutil import write_text_atomic
+
 logger = logging.getLogger(__name__)
 
 CLASS_NAMES: tuple[str, ...] = ("circle", "square", "triangle", "star")
@@ -73,9 +75,7 @@ def make_demo_dataset(
         "categories": [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(CLASS_NAMES)],
     }
     path = root / ANNOTATIONS_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(coco, indent=1))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(coco, indent=1))
     logger.info("wrote %d images with %d boxes to %s", num_images, len(annotations), root)
     return path
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,6 +20,7 @@ import torch
 from torch import nn
 
 from engine.errors import CheckpointError
+from engine.fsutil import write_text_atomic
 from engine.types import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -177,6 +177,4 @@ def write_metrics_json(
         "epochs": state.history,
         "best": {"epoch": best["epoch"], "AP": best.get("AP"), "AP50": best.get("AP50")} if best else None,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(doc, indent=1))

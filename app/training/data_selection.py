@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from engine.fsutil import write_text_atomic
 from engine.types import AnnotatedImage, Annotations
 
 CONFIRMED_SOURCES = frozenset({"manual", "accepted", "edited"})
@@ -54,10 +55,7 @@ def load_validation_marks(folder: str | os.PathLike[str]) -> set[str]:
 def save_validation_marks(folder: str | os.PathLike[str], paths: Iterable[str]) -> None:
     """Write the marks atomically (temp file + rename)."""
     path = Path(folder) / VALIDATION_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"images": sorted(set(paths))}, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps({"images": sorted(set(paths))}, indent=1))
 
 
 def to_coco(ann: Annotations) -> dict[str, Any]:
@@ -87,8 +85,6 @@ def write_coco_snapshot(train: Annotations, val: Annotations, out_dir: str | os.
     paths = []
     for name, ann in (("train", train), ("val", val)):
         path = data_dir / f"{name}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(to_coco(ann)), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(to_coco(ann)))
         paths.append(path)
     return paths[0], paths[1]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import UsageError
+from engine.fsutil import write_text_atomic
 
 if TYPE_CHECKING:
     from engine.infer import Detector
@@ -176,9 +176,6 @@ def _write_json(dst: str, records: list[dict[str, Any]]) -> None:
         return
     path = Path(dst)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text + "\n")
     except OSError as exc:
         raise UsageError(f"cannot write {dst}: {exc.strerror or exc}") from None

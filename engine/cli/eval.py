@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from engine.cli import UsageError
+from engine.fsutil import write_text_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,10 +41,8 @@ def run(args: argparse.Namespace) -> int:
     metrics["per_class"] = {n: v for n, v in metrics["per_class"].items() if n in ann.class_names}
     print(format_metrics(metrics))
     if args.json:
-        tmp = Path(args.json).with_name(Path(args.json).name + ".tmp")
         try:
-            tmp.write_text(json.dumps(metrics, indent=1))
-            os.replace(tmp, args.json)
+            write_text_atomic(args.json, json.dumps(metrics, indent=1))
         except OSError as exc:
             raise UsageError(f"cannot write {args.json}: {exc.strerror or exc}") from None
     return 0

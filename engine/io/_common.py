@@ -165,14 +165,6 @@ def place_image(src: Path, dst: Path, *, mode: str, warnings: list[str]) -> None
     shutil.copy2(src, dst)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) through a temporary file and a rename, so no half file is left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def read_class_list(path: Path) -> list[str]:
     """One class name per line (``classes.txt``); blank lines skipped, inner spaces kept."""
     names = []

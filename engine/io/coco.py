@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import DatasetError, ImageLoadError
+from engine.fsutil import write_text_atomic
 from engine.io._common import (
     class_names_for,
     clean_boxes,
@@ -26,7 +27,6 @@ from engine.io._common import (
     parse_float,
     place_image,
     rel_posix,
-    write_text_atomic,
 )
 from engine.io.image import read_image_size
 from engine.types import AnnotatedImage, Annotations, Box

@@ -26,6 +26,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from engine.errors import DatasetError, ImageLoadError
+from engine.fsutil import write_text_atomic
 from engine.io._common import (
     class_names_for,
     clean_boxes,
@@ -35,7 +36,6 @@ from engine.io._common import (
     place_image,
     read_class_list,
     rel_posix,
-    write_text_atomic,
 )
 from engine.io.image import list_images, read_image_size
 from engine.types import AnnotatedImage, Annotations, Box

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ProjectError
+from engine.fsutil import fsync_dir
 from engine.project import schema
 from engine.project.database import Database
 
@@ -103,21 +104,8 @@ def create_database(db_path: Path) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, db_path)
-    _fsync_dir(db_path.parent)
+    fsync_dir(db_path.parent)
     log.info("created %s", db_path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def remove_stale_temporaries(store_dir: Path) -> None:
