@@ -10,7 +10,7 @@ test keeps that work on the GUI thread.
 from __future__ import annotations
 
 import gc
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -19,3 +19,21 @@ import pytest
 def _collect_garbage_on_the_gui_thread() -> Iterator[None]:
     yield
     gc.collect()
+
+
+@pytest.fixture
+def make_window(qtbot: Any) -> Callable[..., Any]:
+    from app.main_window import MainWindow
+
+    windows = []
+
+    def make(**kwargs: Any) -> Any:
+        window = MainWindow(**kwargs)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()

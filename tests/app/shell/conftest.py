@@ -73,22 +73,6 @@ def image_folder(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def make_window(qtbot: Any) -> Callable[..., Any]:
-    from app.main_window import MainWindow
-
-    windows = []
-
-    def make(**kwargs: Any) -> Any:
-        window = MainWindow(**kwargs)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
 
 
 def open_and_wait(qtbot: Any, window: Any, folder: Path, timeout: int = 10_000) -> None:

@@ -43,24 +43,6 @@ def _window_on(qtbot, make_window, folder: Path):
     return window, panel
 
 
-@pytest.fixture
-def make_window(qtbot):
-    from app.main_window import MainWindow
-
-    windows = []
-
-    def make():
-        window = MainWindow()
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
-
-
 @pytest.mark.slow
 def test_use_this_model_hot_swaps_the_detector_and_redetects_the_image(qtbot, tiny_project, make_window, tmp_path):
     folder, names = tiny_project.folder, tiny_project.class_names()
