@@ -1,4 +1,4 @@
-"""``retinalab demo-data DIR [--images N --seed S --image-size PX]``: write the synthetic dataset.
+"""``retinalab demo-data DIR [--images N --seed S --image-size PX --workers W]``: write the synthetic dataset.
 
 The output (``DIR/images/*.jpg`` and ``DIR/annotations.json``, COCO) reads back with
 ``--format coco``; see ``engine.synth`` for what the images contain.
@@ -17,6 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed; same seed, same dataset")
     parser.add_argument("--image-size", type=int, default=256, help="longer image side in pixels (default 256)")
     parser.add_argument("--max-objects", type=int, default=5, help="most objects per image (default 5)")
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="processes rendering images (default 1); the output is the same for any count",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         path = make_demo_dataset(
             args.dir, num_images=args.images, seed=args.seed, image_size=args.image_size,
-            max_objects=args.max_objects,
+            max_objects=args.max_objects, workers=args.workers,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

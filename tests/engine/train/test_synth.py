@@ -27,6 +27,12 @@ def test_same_seed_same_bytes_other_seed_other_images(tmp_path: Path) -> None:
     assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
 
 
+def test_worker_processes_write_the_same_dataset(tmp_path: Path) -> None:
+    make_demo_dataset(tmp_path / "serial", num_images=6, seed=5, image_size=96)
+    make_demo_dataset(tmp_path / "parallel", num_images=6, seed=5, image_size=96, workers=2)
+    assert _digest(tmp_path / "serial") == _digest(tmp_path / "parallel")
+
+
 def test_coco_file_is_consistent_and_varied(tmp_path: Path) -> None:
     path = make_demo_dataset(tmp_path, num_images=40, seed=0, image_size=128)
     coco = json.loads(path.read_text())
