@@ -98,32 +98,31 @@ class FocalLossClassificationHead(RetinaNetClassificationHead):
         self.gamma = float(gamma)
 
     def compute_loss(
-        self, targets: list[dict[str, Tensor]], head_outputs: dict[str, Tensor], matched_idxs: list[Tensor]
+        self,
+        targets: list[dict[str, Tensor]],
+        head_outputs: dict[str, Tensor],
+        matched_idxs: Tensor | list[Tensor],
     ) -> Tensor:
-        """Classification loss of a batch (scalar tensor).
+        """Classification loss of a batch (scalar tensor), computed for all images at once.
 
         Args:
             targets: per image ``{"labels": Int64Tensor[G]}`` (0-based class indices), ``"boxes"`` unused.
             head_outputs: ``{"cls_logits": Tensor[N, A_total, num_classes]}``.
-            matched_idxs: per image ``Int64Tensor[A_total]``: the matched ground-truth index, -1 for
-                background, -2 for anchors between the IoU thresholds (ignored).
+            matched_idxs: ``(N, A_total)`` (or one ``A_total`` tensor per image): the matched ground-truth
+                index, -1 for background, -2 for anchors between the IoU thresholds (ignored).
         """
         cls_logits = head_outputs["cls_logits"]
-        losses = []
-        for targets_per_image, logits_per_image, matched_per_image in zip(targets, cls_logits, matched_idxs):
-            foreground = matched_per_image >= 0
-            num_foreground = int(foreground.sum())
-            gt_classes_target = torch.zeros_like(logits_per_image)
-            gt_classes_target[foreground, targets_per_image["labels"][matched_per_image[foreground]]] = 1.0
-            valid = matched_per_image != self.BETWEEN_THRESHOLDS
-            loss = sigmoid_focal_loss(
-                logits_per_image[valid],
-                gt_classes_target[valid],
-                alpha=self.alpha,
-                gamma=self.gamma,
-                reduction="sum",
-            )
-            losses.append(loss / max(1, num_foreground))
-        if not losses:
+        if len(targets) == 0:
             return cls_logits.sum() * 0.0
-        return torch.stack(losses).sum() / len(losses)
+        matched = matched_idxs if isinstance(matched_idxs, Tensor) else torch.stack(list(matched_idxs))
+        counts = [t["labels"].shape[0] for t in targets]
+        labels = cls_logits.new_zeros((len(targets), max(1, max(counts))), dtype=torch.int64)
+        for i, t in enumerate(targets):
+            labels[i, : counts[i]] = t["labels"]
+        foreground = matched >= 0
+        gt_class = labels.gather(1, matched.clamp(min=0))
+        gt_classes_target = F.one_hot(gt_class, cls_logits.shape[-1]) * foreground[..., None]
+        loss = sigmoid_focal_loss(cls_logits, gt_classes_target, alpha=self.alpha, gamma=self.gamma)
+        loss = loss * (matched != self.BETWEEN_THRESHOLDS)[..., None]
+        per_image = loss.sum(dim=(1, 2)) / foreground.sum(dim=1).clamp(min=1)
+        return per_image.sum() / len(targets)

@@ -1,6 +1,7 @@
 """Build the RetinaNet variants RetinaLab trains and runs, always with our focal-loss classification head.
 
-``build_model`` returns a torchvision ``RetinaNet``: in train mode ``model(images, targets)`` gives the
+``build_model`` returns a torchvision ``RetinaNet`` (``RetinaLabNet``: the same model and state dict,
+with the training loss computed batch-wise, see ``engine.retinanet_loss``): in train mode ``model(images, targets)`` gives the
 ``classification`` / ``bbox_regression`` losses, in eval mode a list of ``{"boxes", "scores", "labels"}``
 per image (boxes in input-image pixels, labels 0-based logit columns). Its transform resizes each image
 so that the LONGER side equals ``image_size`` (``min_size = max_size = image_size``) and normalises with
@@ -37,6 +38,7 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 
 from engine.errors import ModelError
 from engine.focal_loss import FocalLossClassificationHead
+from engine.retinanet_loss import RetinaLabNet
 from engine.weights import ARCH_PRETRAINED, check_pretrained, load_pretrained_state_dict, torchvision_weights
 
 log = logging.getLogger(__name__)
@@ -134,7 +136,7 @@ def _resnet50_fpn(
     num_anchors = anchors.num_anchors_per_location()[0]
     head_norm = (lambda c: nn.GroupNorm(32, c)) if v2 else None
     head_classes = COCO_NUM_SLOTS if pretrained == "coco" else num_classes
-    model = RetinaNet(
+    model = RetinaLabNet(
         backbone,
         head_classes,
         min_size=image_size,
@@ -178,7 +180,7 @@ def _mobilenet_v3_fpn(
     anchors = anchor_generator(MOBILENET_ANCHOR_BASES)
     num_anchors = anchors.num_anchors_per_location()[0]
     head_norm = lambda c: nn.GroupNorm(16, c)  # noqa: E731
-    return RetinaNet(
+    return RetinaLabNet(
         backbone,
         num_classes,
         min_size=image_size,
