@@ -6,6 +6,7 @@ alpha-balanced cross-entropy (gamma 0, alpha 0.75). Both heads start from the sa
 Prints both validation APs.
 
     .venv/bin/python bench/ablation.py [--images 120 --image-size 160 --epochs 12 --threads 1]
+    python bench/ablation.py --images 4000 --image-size 256 --epochs 8 --batch-size 16 --workers 6 --only focal  # GPU
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
+    parser.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
     parser.add_argument("--only", choices=["focal", "ce"], help="run one arm (to run the two in parallel)")
     args = parser.parse_args()
     arms = {"focal": (2.0, 0.25), "ce": (0.0, 0.75)}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        make_demo_dataset(root / "data", num_images=args.images, seed=0, image_size=args.image_size)
+        make_demo_dataset(root / "data", num_images=args.images, seed=0, image_size=args.image_size,
+                          workers=max(1, args.workers))
         results = {}
         for name, (gamma, alpha) in arms.items():
             if args.only and name != args.only:
@@ -44,7 +48,8 @@ def main() -> None:
             config = TrainConfig(data=str(root / "data"), out=str(root / name), epochs=args.epochs,
                                  batch_size=args.batch_size, image_size=args.image_size, optimizer="adamw",
                                  lr=1e-3, weight_decay=0.05, warmup_steps=50, gamma=gamma, alpha=alpha,
-                                 num_threads=args.threads, val_every=max(1, args.epochs // 3), seed=0)
+                                 num_threads=args.threads, num_workers=args.workers, device=args.device,
+                                 val_every=max(1, args.epochs // 3), seed=0)
             result = fit(config)
             ap = result.metrics.get("AP", 0.0)
             results[name] = result.metrics
