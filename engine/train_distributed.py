@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from engine.errors import RetinaLabError
+
 logger = logging.getLogger(__name__)
 
 
@@ -53,6 +55,12 @@ class DistContext:
     def device_for(self, device: torch.device) -> torch.device:
         """On CUDA each local rank takes its own GPU."""
         if self.distributed and device.type == "cuda":
+            gpus = torch.cuda.device_count()
+            if self.local_rank >= gpus:
+                raise RetinaLabError(
+                    f"process {self.local_rank} on this machine has no GPU of its own ({gpus} GPU(s) here): start "
+                    f"at most {gpus} process(es) per node (torchrun --nproc_per_node={gpus}) or pass --device cpu"
+                )
             torch.cuda.set_device(self.local_rank)
             return torch.device("cuda", self.local_rank)
         return device

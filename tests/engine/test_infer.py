@@ -155,7 +155,8 @@ def test_predict_paths_skips_unreadable_files_in_order(detector: Detector, tmp_p
 def test_from_checkpoint_gives_the_same_detections(detector: Detector, model: torch.nn.Module, tmp_path: Path) -> None:
     path = save_checkpoint(tmp_path / "m.pt", model=model, arch=ARCH, class_names=CLASSES, image_size=SIZE,
                            alpha=0.25, gamma=2.0)
-    loaded = Detector.from_checkpoint(path, device="auto")
+    assert Detector.from_checkpoint(path, device="auto").device == ("cuda" if torch.cuda.is_available() else "cpu")
+    loaded = Detector.from_checkpoint(path, device="cpu")
     assert (loaded.class_names, loaded.arch, loaded.image_size, loaded.device) == (CLASSES, ARCH, SIZE, "cpu")
     image = _image(150, 100, seed=3)
     _assert_same(loaded.predict([image])[0], detector.predict([image])[0])  # channels-last: float rounding only

@@ -45,7 +45,8 @@ def test_bad_input_is_one_line_exit_2(tiny_data: Path, tmp_path: Path, capsys: p
 @pytest.mark.slow
 def test_ddp_two_cpu_processes(tiny_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "ddp"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    python_path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])  # keep packages found there
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": python_path}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "engine.cli", "train", "--data", str(tiny_data), "--format", "coco", "--out", str(out),
            "--device", "cpu", *TINY]
@@ -57,3 +58,16 @@ def test_ddp_two_cpu_processes(tiny_data: Path, tmp_path: Path) -> None:
     assert "step 2/2" in proc.stdout
     assert proc.stdout.count("saved best.pt") == 1  # rank 0 alone reports and writes
     assert (out / "best.pt").is_file() and (out / "last.pt").is_file()
+
+
+def test_more_ddp_processes_than_gpus_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from engine.errors import RetinaLabError
+    from engine.train_distributed import DistContext
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    second = DistContext(rank=1, local_rank=1, world_size=2)
+    with pytest.raises(RetinaLabError, match=r"nproc_per_node=1\) or pass --device cpu"):
+        second.device_for(torch.device("cuda"))
+    assert second.device_for(torch.device("cpu")) == torch.device("cpu")
