@@ -67,9 +67,10 @@ class LazyDocks(QObject):
     def _on_train_action_triggered(self, checked: bool) -> None:
         self.train_action.triggered.disconnect(self._on_train_action_triggered)  # the panel owns it now
         panel = self.training_panel()
-        panel.setVisible(checked)
         if checked:
-            panel.raise_()
+            panel.integration.show_panel()
+        else:
+            panel.setVisible(False)
 
     @Slot()
     def _on_camera_menu_about_to_show(self) -> None:

@@ -35,6 +35,8 @@ def main() -> int:
     parser.add_argument("--max-kb", type=int, default=400)
     parser.add_argument("--timeout-s", type=float, default=600)
     parser.add_argument("--offscreen", action="store_true")
+    parser.add_argument("--width", type=int, default=1440)
+    parser.add_argument("--height", type=int, default=900, help="window height (768 checks a laptop screen)")
     args = parser.parse_args()
     if args.offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -50,7 +52,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="train_shot_"))
     build_project(tmp / "shapes", args.images, args.image_size).close()
     window = MainWindow()
-    window.resize(1440, 900)
+    window.resize(args.width, args.height)
     window.show()
     shown: list[int] = []
     window.navigator.image_shown.connect(shown.append)

@@ -48,7 +48,7 @@ class _BufferedChart(QChartView):
         self._chart = QChart()
         super().__init__(self._chart, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumHeight(200)
+        self.setMinimumHeight(200)  # below ~185 px QtCharts elides every axis label
         self._chart.setTitle(title)
         self._chart.setMargins(QMargins(2, 2, 2, 2))
         self._chart.setBackgroundRoundness(0)

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 
@@ -69,9 +69,26 @@ class TrainingIntegration(QObject):
 
     @Slot(bool)
     def _on_action_triggered(self, checked: bool) -> None:
-        self.panel.setVisible(checked)
         if checked:
-            self.panel.raise_()
+            self.show_panel()
+        else:
+            self.panel.setVisible(False)
+
+    def show_panel(self) -> None:
+        """Show and raise the panel, with most of its dock column's height: the charts need it."""
+        self.panel.setVisible(True)
+        self.panel.raise_()
+        QTimer.singleShot(0, self._give_panel_room)  # once the dock layout holds the shown panel
+
+    @Slot()
+    def _give_panel_room(self) -> None:
+        area = self.window.dockWidgetArea(self.panel)
+        column = [d for d in self.window.findChildren(QDockWidget)
+                  if d is not self.panel and d.isVisible() and not d.isFloating() and self.window.dockWidgetArea(d) == area
+                  and self.panel not in self.window.tabifiedDockWidgets(d)]
+        want = max(self.panel.sizeHint().height(), int(self.window.height() * 0.7))
+        others = [max(d.minimumSizeHint().height(), 120) for d in column]
+        self.window.resizeDocks([self.panel, *column], [want, *others], Qt.Orientation.Vertical)
 
     @Slot(bool)
     def _on_panel_visibility_changed(self, _visible: bool) -> None:

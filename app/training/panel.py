@@ -101,7 +101,11 @@ class TrainingPanel(QDockWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("train_tabs")
         self.tabs.addTab(scroll, "Setup")
-        self.tabs.addTab(self.progress_view, "Progress")
+        progress_scroll = QScrollArea()  # on a 768-px-high screen the charts scroll rather than push the window
+        progress_scroll.setWidgetResizable(True)
+        progress_scroll.setWidget(self.progress_view)
+        self._progress_tab = progress_scroll
+        self.tabs.addTab(progress_scroll, "Progress")
         self.tabs.addTab(self.history, "Models")
 
         self.message = QLabel()
@@ -286,7 +290,7 @@ class TrainingPanel(QDockWidget):
         worker.done.connect(self._on_worker_done)
         thread.finished.connect(self._on_thread_finished)
         self._worker, self._thread = worker, thread
-        self.tabs.setCurrentWidget(self.progress_view)
+        self.tabs.setCurrentWidget(self._progress_tab)
         thread.start()
         self._update_buttons()
         self.training_started.emit()

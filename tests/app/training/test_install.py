@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -132,3 +131,15 @@ def test_the_starting_models_validation_ap_is_measured_before_training(qtbot, ti
     assert seen == [start]
     assert set(outcome.metrics_before) >= {"AP", "AP50"} and 0.0 <= outcome.metrics_before["AP"] <= 1.0
     assert (tmp_path / "run" / "data" / "val.json").is_file()  # the snapshot fit reads
+
+
+def test_model_train_opens_the_panel_with_most_of_a_laptop_screens_height(qtbot, make_window) -> None:
+    from PySide6.QtWidgets import QDockWidget
+
+    window = make_window()
+    window.resize(1366, 740)
+    window.docks.train_action.trigger()  # Model › Train…, the first time: installs the panel
+    panel = window.docks.training_panel()
+    classes = window.findChild(QDockWidget, "class_list_dock")
+    qtbot.waitUntil(lambda: panel.height() > 2 * classes.height(), timeout=3000)
+    assert panel.isVisible() and window.height() <= 740  # nothing pushed the window past the screen

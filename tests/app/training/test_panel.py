@@ -46,6 +46,7 @@ def test_tiny_training_shows_progress_charts_and_records_the_model(qtbot, tiny_p
     outcome = _run(qtbot, panel)
 
     assert outcome.status == "finished", outcome.message
+    assert panel.tabs.tabText(panel.tabs.currentIndex()) == "Progress"  # Start shows the charts
     kinds = [e.kind for e in events]
     assert kinds[0] == "train_started" and "batch_end" in kinds and "epoch_end" in kinds
     steps = [e.step for e in events if e.kind == "batch_end"]
