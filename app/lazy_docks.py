@@ -20,6 +20,21 @@ TRAIN_ACTION_NAME = "train_panel_action"
 TRAIN_SHORTCUT = "Ctrl+T"
 
 
+def make_train_action(window: QMainWindow, menu: QMenu | None) -> QAction:
+    """Model › Train… (Ctrl+T), checkable, added to ``window`` (so the shortcut works with the menu bar
+    hidden) and to the end of ``menu`` when given. The Train panel adopts it when installed."""
+    action = QAction("&Train…", window)
+    action.setObjectName(TRAIN_ACTION_NAME)
+    action.setShortcut(QKeySequence(TRAIN_SHORTCUT))
+    action.setToolTip("Fine-tune the detector on the reviewed images")
+    action.setCheckable(True)
+    window.addAction(action)
+    if menu is not None:
+        menu.addSeparator()
+        menu.addAction(action)
+    return action
+
+
 class LazyDocks(QObject):
     """Owns the not-yet-installed docks of ``window``; see the module docstring."""
 
@@ -28,14 +43,7 @@ class LazyDocks(QObject):
         self._window, self._document, self._models = window, document, models
         self._panel: Any = None
         self._camera: tuple[Any, Any] | None = None
-        self.train_action = QAction("&Train…", window)
-        self.train_action.setObjectName(TRAIN_ACTION_NAME)
-        self.train_action.setShortcut(QKeySequence(TRAIN_SHORTCUT))
-        self.train_action.setToolTip("Fine-tune the detector on the reviewed images")
-        self.train_action.setCheckable(True)
-        window.addAction(self.train_action)  # the shortcut works with the menu bar hidden
-        model_menu.addSeparator()
-        model_menu.addAction(self.train_action)
+        self.train_action = make_train_action(window, model_menu)
         self.train_action.triggered.connect(self._on_train_action_triggered)
         self.camera_menu = window.menuBar().addMenu("&Camera")
         self.camera_menu.aboutToShow.connect(self._on_camera_menu_about_to_show)

@@ -15,16 +15,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 
+from app.lazy_docks import TRAIN_ACTION_NAME, make_train_action
 from app.training.panel import TrainingPanel
 from app.training.train_worker import FitFn
 
 log = logging.getLogger(__name__)
 
-SHORTCUT = "Ctrl+T"
-ACTION_NAME = "train_panel_action"  # an action of this name already in the window is adopted
 
 
 def ask_stop_training(parent: QWidget) -> bool:
@@ -84,8 +83,8 @@ class TrainingIntegration(QObject):
     def _give_panel_room(self) -> None:
         area = self.window.dockWidgetArea(self.panel)
         column = [d for d in self.window.findChildren(QDockWidget)
-                  if d is not self.panel and d.isVisible() and not d.isFloating() and self.window.dockWidgetArea(d) == area
-                  and self.panel not in self.window.tabifiedDockWidgets(d)]
+                  if d is not self.panel and d.isVisible() and not d.isFloating()
+                  and self.window.dockWidgetArea(d) == area and self.panel not in self.window.tabifiedDockWidgets(d)]
         want = max(self.panel.sizeHint().height(), int(self.window.height() * 0.7))
         others = [max(d.minimumSizeHint().height(), 120) for d in column]
         self.window.resizeDocks([self.panel, *column], [want, *others], Qt.Orientation.Vertical)
@@ -165,20 +164,10 @@ def install_training_panel(
     panel.hide()
     integration = TrainingIntegration(window, panel, model_controller)
     panel.integration = integration  # type: ignore[attr-defined]
-    adopted = window.findChild(QAction, ACTION_NAME)  # the window's placeholder (app.lazy_docks)
-    if adopted is not None:
-        integration.adopt_action(adopted)
-        return panel
-    action: QAction = panel.toggleViewAction()
-    action.setText("&Train…")
-    action.setObjectName(ACTION_NAME)
-    action.setShortcut(QKeySequence(SHORTCUT))
-    action.setToolTip("Fine-tune the detector on the reviewed images")
-    window.addAction(action)
-    menu = _model_menu(window)
-    if menu is not None:
-        menu.addSeparator()
-        menu.addAction(action)
+    # the window's Model › Train… (app.lazy_docks makes it before the panel exists); a window without
+    # one gets it now
+    action = window.findChild(QAction, TRAIN_ACTION_NAME) or make_train_action(window, _model_menu(window))
+    integration.adopt_action(action)
     return panel
 
 

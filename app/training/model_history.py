@@ -31,6 +31,7 @@ RECORDED_METRICS = ("AP", "AP50", "AP75", "epoch")
 
 
 def fmt_metric(value: Any) -> str:
+    """A metric as shown in the panel: three decimals, or a dash when there is none."""
     return f"{value:.3f}" if isinstance(value, (int, float)) else "—"
 
 
@@ -45,10 +46,6 @@ def history_metrics(metrics_before: Mapping[str, Any], metrics_after: Mapping[st
     metrics.update(epochs=config.epochs, arch=config.arch, image_size=config.image_size)
     return metrics
 
-
-def _metric(metrics: Mapping[str, Any], key: str) -> str:
-    value = metrics.get(key)
-    return f"{value:.3f}" if isinstance(value, (int, float)) else "—"
 
 
 class ModelHistoryWidget(QWidget):
@@ -94,9 +91,9 @@ class ModelHistoryWidget(QWidget):
             path = str(record.path)
             values = (
                 time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created)),
-                _metric(metrics, "AP"),
-                _metric(metrics, "AP50"),
-                _metric(metrics, "AP_before"),
+                fmt_metric(metrics.get("AP")),
+                fmt_metric(metrics.get("AP50")),
+                fmt_metric(metrics.get("AP_before")),
                 str(metrics.get("epochs", "—")),
                 str(metrics.get("arch", "—")),
                 Path(path).parent.name + "/" + Path(path).name,
