@@ -72,8 +72,12 @@ def save_checkpoint(
     train_config: Any = None,
     metrics: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
+    state_dict: Mapping[str, torch.Tensor] | None = None,
 ) -> Path:
     """Write ``model``'s weights and metadata to ``path`` atomically; returns the path.
+
+    ``state_dict`` stores these tensors instead of ``model.state_dict()`` (same keys; e.g. weights in
+    reduced precision, as ``engine.demo.export_half_precision`` writes them).
 
     ``train_config`` may be a ``TrainConfig`` (or any dataclass) or a mapping; it is stored as a plain
     dict. ``extra`` keys (e.g. ``optimizer``, ``epoch``) are merged into the file and must not clash with
@@ -84,7 +88,8 @@ def save_checkpoint(
     clash = sorted(set(extra) & set(_CORE_KEYS))
     if clash:
         raise CheckpointError(f"extra keys clash with checkpoint fields: {', '.join(clash)}")
-    state_dict = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+    weights = model.state_dict() if state_dict is None else state_dict
+    state_dict = {k: v.detach().to("cpu").clone() for k, v in weights.items()}
     payload: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "arch": str(arch),

@@ -114,8 +114,6 @@ def export_half_precision(src: str | os.PathLike[str], dst: str | os.PathLike[st
     metrics and the training config are kept, plus ``half_precision_max_box_diff_px`` and
     ``half_precision_float32_prefixes`` in the metrics. Returns the largest corner difference (px).
     """
-    import torch
-
     from engine.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
     from engine.infer import Detector
 
@@ -143,12 +141,8 @@ def export_half_precision(src: str | os.PathLike[str], dst: str | os.PathLike[st
     metrics = {**ckpt.metrics, "half_precision_max_box_diff_px": worst,
                "half_precision_float32_prefixes": list(keep)}
     save_checkpoint(dst, model=model, arch=ckpt.arch, class_names=ckpt.class_names, image_size=ckpt.image_size,
-                    alpha=ckpt.alpha, gamma=ckpt.gamma, train_config=ckpt.train_config, metrics=metrics)
-    payload = torch.load(dst, map_location="cpu", weights_only=True)
-    payload["state_dict"] = state  # the same keys save_checkpoint wrote, in the mixed precision checked above
-    tmp = Path(dst).with_name(f".{Path(dst).name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, dst)
+                    alpha=ckpt.alpha, gamma=ckpt.gamma, train_config=ckpt.train_config, metrics=metrics,
+                    state_dict=state)  # the mixed precision checked above, not the float32 parameters
     reloaded = Detector.from_checkpoint(dst, device="cpu").predict(images, score_thresh=0.01)
     if _largest_box_change(reference, reloaded, score_thresh) > max_box_diff_px:  # the file itself, to be sure
         Path(dst).unlink(missing_ok=True)

@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models.detection.retinanet import RetinaNetClassificationHead
 
+from engine.retinanet_loss import padded
+
 Reduction = Literal["none", "mean", "sum"]
 REDUCTIONS: tuple[str, ...] = ("none", "mean", "sum")
 PRIOR_PROBABILITY = 0.01
@@ -115,10 +117,7 @@ class FocalLossClassificationHead(RetinaNetClassificationHead):
         if len(targets) == 0:
             return cls_logits.sum() * 0.0
         matched = matched_idxs if isinstance(matched_idxs, Tensor) else torch.stack(list(matched_idxs))
-        counts = [t["labels"].shape[0] for t in targets]
-        labels = cls_logits.new_zeros((len(targets), max(1, max(counts))), dtype=torch.int64)
-        for i, t in enumerate(targets):
-            labels[i, : counts[i]] = t["labels"]
+        labels = padded(targets, "labels", cls_logits)
         foreground = matched >= 0
         gt_class = labels.gather(1, matched.clamp(min=0))
         gt_classes_target = F.one_hot(gt_class, cls_logits.shape[-1]) * foreground[..., None]

@@ -39,17 +39,15 @@ class RetinaLabNet(RetinaNet):
         }
 
 
-def padded(targets: list[dict[str, Tensor]], key: str, like: Tensor) -> tuple[Tensor, Tensor]:
-    """``targets[i][key]`` stacked into ``(N, G, ...)`` zero-padded to the largest count ``G`` (at least 1),
-    and the ``(N, G)`` mask of real entries. ``like`` gives the device."""
+def padded(targets: list[dict[str, Tensor]], key: str, like: Tensor) -> Tensor:
+    """``targets[i][key]`` stacked into ``(N, G, ...)``, zero-padded to the largest count ``G`` (at least 1),
+    on ``like``'s device."""
     counts = [t[key].shape[0] for t in targets]
-    size = max(1, max(counts, default=0))
     first = targets[0][key]
-    out = first.new_zeros((len(targets), size, *first.shape[1:])).to(like.device)
+    out = first.new_zeros((len(targets), max(1, max(counts)), *first.shape[1:])).to(like.device)
     for i, t in enumerate(targets):
         out[i, : counts[i]] = t[key]
-    valid = torch.arange(size, device=like.device)[None, :] < torch.tensor(counts, device=like.device)[:, None]
-    return out, valid
+    return out
 
 
 def match_anchors(targets: list[dict[str, Tensor]], anchors: list[Tensor], matcher: Matcher) -> Tensor:
@@ -61,10 +59,11 @@ def match_anchors(targets: list[dict[str, Tensor]], anchors: list[Tensor], match
     """
     anchors_t = torch.stack(anchors)
     num_images, num_anchors = anchors_t.shape[:2]
-    if sum(t["boxes"].shape[0] for t in targets) == 0:
+    most_boxes = max(t["boxes"].shape[0] for t in targets)
+    if most_boxes == 0:
         return torch.full((num_images, num_anchors), BELOW_LOW_THRESHOLD, dtype=torch.int64, device=anchors_t.device)
-    gt_valid = padded(targets, "boxes", anchors_t)[1]
-    quality = anchors_t.new_full((num_images, gt_valid.shape[1], num_anchors), -1.0)
+    # padding rows keep IoU -1: never a best match, and told from real boxes (IoU >= 0) below
+    quality = anchors_t.new_full((num_images, most_boxes, num_anchors), -1.0)
     for i, t in enumerate(targets):  # one IoU matrix per image: no sync, and no (N, G, A, 2) temporary
         if t["boxes"].shape[0]:
             quality[i, : t["boxes"].shape[0]] = box_iou(t["boxes"], anchors_t[i])
@@ -74,8 +73,8 @@ def match_anchors(targets: list[dict[str, Tensor]], anchors: list[Tensor], match
     between = (matched_vals >= matcher.low_threshold) & (matched_vals < matcher.high_threshold)
     matches = torch.where(between, BETWEEN_THRESHOLDS, matches)
     if matcher.allow_low_quality_matches:
-        highest = quality.max(dim=2, keepdim=True).values  # (N, G, 1): each box's best IoU
-        best_for_some_box = ((quality == highest) & gt_valid[..., None]).any(dim=1)
+        highest = quality.max(dim=2, keepdim=True).values  # (N, G, 1): each box's best IoU, -1 for padding
+        best_for_some_box = ((quality == highest) & (highest >= 0)).any(dim=1)
         matches = torch.where(best_for_some_box, all_matches, matches)
     return matches
 
@@ -92,7 +91,7 @@ def box_regression_loss(
     regression = head_outputs["bbox_regression"]
     num_images, num_anchors = matched.shape
     anchors_t = torch.stack(anchors)
-    boxes = padded(targets, "boxes", anchors_t)[0]
+    boxes = padded(targets, "boxes", anchors_t)
     foreground = matched >= 0
     index = matched.clamp(min=0)[..., None].expand(-1, -1, 4)
     # background anchors get the anchor itself as target: finite everywhere, masked out below
