@@ -1,7 +1,8 @@
 """Torch datasets over labelled images, and the data preparation ``fit`` runs before training.
 
 ``prepare_data`` reads the training set (COCO, VOC or YOLO folder via ``engine.io``, or a labeling
-project via ``Project.snapshot()``), the validation set or a deterministic hold-out split, checks that
+project via ``Project.training_data()``: its labels, never pending predictions), the validation set
+(a project's marked validation images) or a deterministic hold-out split, checks that
 classes agree, and cleans boxes (degenerate or unknown-class boxes dropped and counted). A
 ``DetectionDataset`` yields ``(image, target)`` with ``image`` float32 [3, H, W] in [0, 1] and
 ``target = {"boxes": FloatTensor[N, 4] XYXY pixels of the transformed image, "labels": Int64Tensor[N]
@@ -53,7 +54,7 @@ def load_annotations(path: str | Path, fmt: str) -> Annotations:
         from engine.project import Project
 
         with Project.open(Path(path), read_only=True) as project:
-            return project.snapshot()
+            return project.training_data("reviewed")  # the one rule: engine.project.labels
     if fmt not in ("coco", "voc", "yolo"):
         raise DatasetError(f"unknown dataset format {fmt!r} (use coco, voc, yolo or project)")
     import engine.io
@@ -63,6 +64,14 @@ def load_annotations(path: str | Path, fmt: str) -> Annotations:
         return read_dataset(Path(path), fmt)
     module = importlib.import_module(f"engine.io.{fmt}")  # the per-format reader, same result
     return getattr(module, f"read_{fmt}")(Path(path))
+
+
+def _project_validation_marks(path: str | Path) -> set[str]:
+    """The images a project's user marked for validation (empty: split automatically)."""
+    from engine.project import Project
+
+    with Project.open(Path(path), read_only=True) as project:
+        return project.validation_marks()
 
 
 def clean_annotations(ann: Annotations, class_names: Sequence[str]) -> tuple[Annotations, int, int]:
@@ -106,7 +115,9 @@ def prepare_data(config: TrainConfig) -> PreparedData:
     else:
         from engine.train_data_check import split_train_val
 
-        train, val = split_train_val(train, val_fraction=config.val_fraction, seed=config.seed)
+        marks = _project_validation_marks(config.data) if config.format == "project" else None
+        train, val = split_train_val(train, val_fraction=config.val_fraction, seed=config.seed,
+                                     val_paths=marks or None)
         if not val.images:  # a single labelled image: validate on what we train on
             val = train
     train, deg_t, unk_t = clean_annotations(train, class_names)

@@ -114,7 +114,7 @@ class ProjectController(QObject):
 
     @Slot(object)
     def _on_export_returned(self, report: Any) -> None:
-        self.message.emit(f"Exported {report.num_images} images, {report.num_boxes} boxes to {report.dst}")
+        self.message.emit(f"Exported {report.num_images} images, {report.num_boxes} labels to {report.dst}")
         self.task_finished.emit("export", report)
 
     @Slot(str)

@@ -1,61 +1,20 @@
-"""What a training run reads from the project, frozen at Start: the images, their boxes, the split.
+"""What a training run reads, frozen at Start: the chosen split written into the run folder.
 
-Qt-free. ``select_training_data`` takes one consistent ``Project.snapshot`` and keeps the images the
-user vouched for: ``reviewed`` images with every box on them (an image with no box is a true negative,
-and a rejected prediction is not a box, so its pixels train as background), or, with the
-``confirmed`` scope, also unreviewed images whose boxes are all confirmed (manual, accepted or edited;
-an image with a pending prediction is left out, because training on it would teach that the object
-is background). ``write_coco_snapshot`` writes the chosen split as two COCO files into the run folder,
-so ``engine.train.fit`` reads exactly what was checked and the run records what it trained on.
-Marked validation images live in ``.retinalab/validation.json`` of the project folder.
+Qt-free. Which images and boxes train is the engine's rule (``Project.training_data``, in
+``engine.project.labels``); ``write_coco_snapshot`` writes the split the panel checked as two COCO
+files into the run folder, so ``engine.train.fit`` reads exactly what was checked and the run records
+what it trained on.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from engine.fsutil import write_text_atomic
-from engine.types import AnnotatedImage, Annotations
-
-CONFIRMED_SOURCES = frozenset({"manual", "accepted", "edited"})
-VALIDATION_FILE = Path(".retinalab") / "validation.json"
-
-
-def select_training_data(project: Any, scope: str = "reviewed") -> Annotations:
-    """The images to train and validate on, with their boxes (root = the project folder)."""
-    if scope == "reviewed":
-        return project.snapshot(reviewed_only=True)
-    if scope != "confirmed":
-        raise ValueError(f"unknown data scope {scope!r} (reviewed or confirmed)")
-    everything: Annotations = project.snapshot(reviewed_only=False)
-    reviewed = {record.path for record in project.images(status="reviewed")}
-    kept: list[AnnotatedImage] = []
-    for img in everything.images:
-        if img.path in reviewed:
-            kept.append(img)
-        elif img.boxes and all(box.source in CONFIRMED_SOURCES for box in img.boxes):
-            kept.append(img)
-    return Annotations(everything.root, everything.class_names, tuple(kept), everything.warnings)
-
-
-def load_validation_marks(folder: str | os.PathLike[str]) -> set[str]:
-    """Image paths (relative, forward slashes) the user marked for validation; empty if none."""
-    path = Path(folder) / VALIDATION_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return set()
-    return {str(p) for p in data.get("images", []) if isinstance(p, str)}
-
-
-def save_validation_marks(folder: str | os.PathLike[str], paths: Iterable[str]) -> None:
-    """Write the marks atomically (temp file + rename)."""
-    path = Path(folder) / VALIDATION_FILE
-    write_text_atomic(path, json.dumps({"images": sorted(set(paths))}, indent=1))
+from engine.types import Annotations
 
 
 def to_coco(ann: Annotations) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.training.data_selection import load_validation_marks, save_validation_marks, select_training_data
 from app.training.model_history import ModelHistoryWidget, fmt_metric, history_metrics
 from app.training.options import TrainOptionsForm
 from app.training.progress_view import ProgressView
@@ -197,13 +196,13 @@ class TrainingPanel(QDockWidget):
         self.mark_val.setEnabled(record is not None)
         if record is not None:
             self.mark_val.blockSignals(True)
-            self.mark_val.setChecked(record.path in load_validation_marks(project.folder))
+            self.mark_val.setChecked(record.path in project.validation_marks())
             self.mark_val.blockSignals(False)
 
     def _split(self, project: Any):  # -> (train, val, DataCheck)
         options = self.options_form.options()
-        ann = select_training_data(project, options.scope)
-        val_paths = load_validation_marks(project.folder) if options.val_mode == "marked" else None
+        ann = project.training_data(options.scope)  # the one rule: engine.project.labels
+        val_paths = project.validation_marks() if options.val_mode == "marked" else None
         train, val = split_train_val(ann, val_fraction=options.val_fraction, seed=options.seed, val_paths=val_paths)
         return train, val, check_training_data(train, val)
 
@@ -212,9 +211,11 @@ class TrainingPanel(QDockWidget):
         project, record = self.project(), getattr(self._document, "record", None)
         if project is None or record is None:
             return
-        marks = load_validation_marks(project.folder)
-        marks = marks | {record.path} if checked else marks - {record.path}
-        save_validation_marks(project.folder, marks)
+        try:
+            project.set_validation(record.id, checked)
+        except Exception as exc:  # noqa: BLE001 - a read-only or broken store: say so, keep the panel
+            self.summary.setText(f"<span style='{_ERROR_STYLE}'>Not saved: {exc}</span>")
+            return
         self._summary_timer.start()
 
     # -- start / cancel / resume -----------------------------------------------------------------

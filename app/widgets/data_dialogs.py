@@ -151,8 +151,10 @@ class ExportDialog(_TaskDialog):
                                             reviewed_only=self.reviewed_check.isChecked()))
 
     def _describe(self, report: Any) -> str:
-        return (f"Exported {report.num_images} images and {report.num_boxes} boxes "
+        text = (f"Exported {report.num_images} images and {report.num_boxes} labels "
                 f"({len(report.class_names)} classes) as {report.format.upper()} to {report.dst}")
+        pending = next((w for w in report.warnings if "pending predictions" in w), None)
+        return f"{text}. {pending}." if pending else text
 
     @Slot()
     def _on_browse_clicked(self) -> None:

@@ -41,9 +41,15 @@ API (``image`` is an ``ImageRecord`` or an image id; boxes are ``engine.types.Bo
     p.set_class_colour(name, "#rrggbb"); p.reorder_classes(names)
     p.delete_class(name, *, reassign_to=None, delete_boxes=False) -> n boxes affected
     p.add_model(path, metrics) -> id; p.models() -> list[ModelRecord]; p.model(id)
-    p.snapshot(*, reviewed_only=True) -> Annotations       # root = folder, consistent
+    p.snapshot(*, reviewed_only=True) -> Annotations       # labels only; root = folder, consistent
+    p.training_data(scope="reviewed"|"confirmed") -> Annotations   # what a training run learns from
+    p.mark_reviewed(image, *, score_thresh) -> ReviewChange; p.undo_review(change)
+    p.validation_marks() -> set[path]; p.set_validation(image, marked)
     p.import_labels(path, "coco"|"voc"|"yolo") -> ImportReport
-    p.export(dst, fmt, *, reviewed_only=False, copy_images=True) -> ExportReport
+    p.export(dst, fmt, *, reviewed_only=False, copy_images=True, include_predictions=None) -> ExportReport
+
+Labels: a label is a confirmed box (manual, accepted, edited), never a pending prediction; the rule,
+the training data selection and the review step live in ``engine.project.labels``.
 
 Rules: boxes with a non-finite value or thinner than 1 pixel are refused with ``ProjectError``; boxes
 are clipped to the image when its size is known. Provenance: the source a caller passes is kept, except
@@ -61,14 +67,26 @@ from __future__ import annotations
 from engine.errors import ProjectError
 from engine.project.classes import ClassesMixin
 from engine.project.interchange import InterchangeMixin
+from engine.project.labels import CONFIRMED_SOURCES, LabelsMixin, ReviewChange, is_label
 from engine.project.records import ClassInfo, ExportReport, ImportReport, ModelRecord
 from engine.project.scan import ScanMixin
 from engine.project.store import ProjectBase
 from engine.project.training import TrainingMixin
 
 
-class Project(ScanMixin, ClassesMixin, TrainingMixin, InterchangeMixin, ProjectBase):
+class Project(ScanMixin, ClassesMixin, LabelsMixin, TrainingMixin, InterchangeMixin, ProjectBase):
     """A labeling project; open with ``Project.open(folder)`` (see the module docstring)."""
 
+    @classmethod
+    def open(cls, folder, *, read_only: bool = False) -> Project:  # type: ignore[override]
+        project = super().open(folder, read_only=read_only)
+        try:
+            project.import_validation_sidecar()
+        except BaseException:
+            project.close()
+            raise
+        return project
 
-__all__ = ["ClassInfo", "ExportReport", "ImportReport", "ModelRecord", "Project", "ProjectError"]
+
+__all__ = ["CONFIRMED_SOURCES", "ClassInfo", "ExportReport", "ImportReport", "ModelRecord", "Project",
+           "ProjectError", "ReviewChange", "is_label"]

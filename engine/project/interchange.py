@@ -5,12 +5,14 @@ folder, then by its path relative to the dataset's own root, then by file name w
 unique in the project; unmatched images are reported, never copied in. New classes are added, boxes
 are stored as ``manual`` (skipping exact duplicates of boxes already there), unknown sizes are taken
 from the dataset, and images that received labels become ``reviewed``: imported labels are a person's
-work. Everything is one transaction: an import lands whole or not at all. Export writes a snapshot
-(all images or reviewed only) through ``engine.io.write_dataset``.
+work. Everything is one transaction: an import lands whole or not at all. Export writes the labels
+(``Project.snapshot``: confirmed boxes only, all images or reviewed only) through
+``engine.io.write_dataset``; predictions go out only when asked, with their scores (COCO).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -21,7 +23,7 @@ from engine.errors import ProjectError
 from engine.project import boxes as box_rows
 from engine.project import classes as class_ops
 from engine.project.records import ExportReport, ImportReport
-from engine.types import DATASET_FORMATS, AnnotatedImage, Annotations
+from engine.types import DATASET_FORMATS, AnnotatedImage, Annotations, Box
 
 log = logging.getLogger(__name__)
 
@@ -116,22 +118,60 @@ class InterchangeMixin:
         return ImportReport(len(matched), len(unmatched), added, skipped, tuple(classes_added),
                             tuple(unmatched), tuple(warnings))
 
-    def export(self, dst: str | Path, fmt: str, *, reviewed_only: bool = False,
-               copy_images: bool = True) -> ExportReport:
-        """Write the project (every present image, or reviewed ones only) as a COCO / VOC / YOLO dataset."""
+    def export(self, dst: str | Path, fmt: str, *, reviewed_only: bool = False, copy_images: bool = True,
+               include_predictions: float | None = None) -> ExportReport:
+        """Write the project's labels (every present image, or reviewed ones only) as COCO / VOC / YOLO.
+
+        Labels only (confirmed boxes, written without scores), unless ``include_predictions`` is a
+        score threshold: then pending predictions scoring at least that much are written too, each with
+        its ``score`` so a reader can tell them from labels; only COCO can carry scores, so the other
+        formats refuse it.
+        """
         _check_format(fmt)
         from engine.io import write_dataset
 
+        if include_predictions is not None and fmt != "coco":
+            raise ProjectError(f"{fmt} files cannot tell a prediction from a label (no score field); "
+                               "export predictions as coco")
         ann: Annotations = self.snapshot(reviewed_only=reviewed_only)  # type: ignore[attr-defined]
+        ann = dataclasses.replace(ann, images=tuple(
+            dataclasses.replace(img, boxes=tuple(b.replace(score=None) for b in img.boxes)) for img in ann.images))
+        warnings = list(ann.warnings)
+        pending = self._pending_predictions()
+        num_predictions = 0
+        if include_predictions is not None:
+            thresh = float(include_predictions)
+            images = []
+            for img in ann.images:
+                extra = tuple(b for b in pending.get(img.path, ()) if (b.score or 0.0) >= thresh)
+                num_predictions += len(extra)
+                images.append(dataclasses.replace(img, boxes=img.boxes + extra))
+            ann = dataclasses.replace(ann, images=tuple(images))
+        else:
+            held = sum(1 for img in ann.images if pending.get(img.path))
+            if held:
+                warnings.append(f"{held} image(s) hold pending predictions, not written (only labels are)")
         dst = Path(dst).expanduser().absolute()
         if dst == self.folder or self.folder in dst.parents:
             # Copied images would show up as new project images on the next scan.
             raise ProjectError(f"cannot export into the project folder itself ({dst}); choose a folder outside it")
         written = write_dataset(ann, dst, fmt, copy_images=copy_images) or []
-        log.info("%s: exported %d images, %d boxes as %s to %s", self.folder, len(ann.images), ann.num_boxes,
-                 fmt, dst)
-        return ExportReport(dst, fmt, len(ann.images), ann.num_boxes, ann.class_names,
-                            tuple(ann.warnings) + tuple(written))
+        log.info("%s: exported %d images, %d boxes (%d predictions) as %s to %s", self.folder, len(ann.images),
+                 ann.num_boxes, num_predictions, fmt, dst)
+        return ExportReport(dst, fmt, len(ann.images), ann.num_boxes - num_predictions, ann.class_names,
+                            tuple(warnings) + tuple(written), num_predictions)
+
+    def _pending_predictions(self) -> dict[str, list[Box]]:
+        """Pending (not rejected) predictions by image path."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT i.path, {box_rows.BOX_COLUMNS} FROM boxes b JOIN classes c ON c.id = b.class_id "
+                "JOIN images i ON i.id = b.image_id WHERE b.source = 'predicted' AND b.rejected = 0 "
+                "ORDER BY b.image_id, b.id").fetchall()
+        out: dict[str, list[Box]] = defaultdict(list)
+        for row in rows:
+            out[row[0]].append(box_rows.row_to_box(row[1:]))
+        return out
 
 
 def _match(path: str, root: Path, folder: Path, by_path: dict[str, int],

@@ -46,6 +46,7 @@ class ExportReport:
     dst: Path
     format: str
     num_images: int
-    num_boxes: int
+    num_boxes: int  # labels written
     class_names: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    num_predictions: int = 0  # predictions written with scores (only when asked)

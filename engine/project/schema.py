@@ -14,7 +14,7 @@ from pathlib import Path
 from engine.errors import ProjectError
 
 APPLICATION_ID = 0x524C4142  # "RLAB"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 # MIGRATIONS[v] takes a database at version v to version v + 1. Never edit a released entry: append.
@@ -65,6 +65,11 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX boxes_by_image ON boxes(image_id)",
         "CREATE INDEX boxes_by_class ON boxes(class_id)",
         "CREATE INDEX images_by_status ON images(status)",
+    ],
+    # Validation marks move into the store (they lived in .retinalab/validation.json; the project
+    # imports that file once on open, see engine.project.labels).
+    1: [
+        "ALTER TABLE images ADD COLUMN validation INTEGER NOT NULL DEFAULT 0",
     ],
 }
 

@@ -1,4 +1,4 @@
-"""What training needs from a project: consistent snapshots of labelled images, and the models table.
+"""What training needs from a project: consistent snapshots of its labels, and the models table.
 
 A snapshot is read inside one SQLite read transaction, so it is one committed state of the whole
 project even while the user keeps editing in another thread (WAL readers never block the writer and
@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from engine.errors import ImageLoadError, ProjectError
 from engine.project.boxes import BOX_COLUMNS, row_to_box
+from engine.project.labels import CONFIRMED_SOURCES_SQL
 from engine.project.records import ModelRecord
 from engine.types import AnnotatedImage, Annotations, Box
 
@@ -31,23 +32,30 @@ class TrainingMixin:
     folder: Path
 
     def snapshot(self, *, reviewed_only: bool = True) -> Annotations:
-        """The project's labelled data as one consistent ``Annotations`` (root = the project folder).
+        """The project's labels as one consistent ``Annotations`` (root = the project folder).
 
-        ``reviewed_only``: only images with status ``reviewed`` (the user has checked every box,
-        so an image without boxes is a true negative). Missing images, and images whose size cannot
-        be read, are left out with a warning. Rejected predictions are not boxes; see
-        ``rejected_boxes``. Class names are in class order, unused classes included.
+        Labels only: confirmed boxes (manual, accepted, edited; ``engine.project.labels``); pending
+        and rejected predictions are left out. ``reviewed_only``: only images with status ``reviewed``.
+        Missing images, and images whose size cannot be read, are left out with a warning. Class
+        names are in class order, unused classes included. What a training run reads is
+        ``training_data``, which also leaves out images still holding pending predictions.
         """
+        return self._labelled_snapshot(reviewed_only=reviewed_only)[0]
+
+    def _labelled_snapshot(self, *, reviewed_only: bool) -> tuple[Annotations, set[str], set[str]]:
+        """``(labels, reviewed image paths, paths of images holding pending predictions)``, one read."""
         status_sql = "AND i.status = 'reviewed'" if reviewed_only else ""
         with self._db.read() as conn:
             class_names = tuple(r[0] for r in conn.execute("SELECT name FROM classes ORDER BY ord, id"))
             images = conn.execute(
-                f"SELECT i.id, i.path, i.width, i.height FROM images i WHERE i.missing = 0 {status_sql} "
-                "ORDER BY i.path").fetchall()
+                f"SELECT i.id, i.path, i.width, i.height, i.status FROM images i WHERE i.missing = 0 "
+                f"{status_sql} ORDER BY i.path").fetchall()
             rows = conn.execute(
                 f"SELECT b.image_id, {BOX_COLUMNS} FROM boxes b JOIN classes c ON c.id = b.class_id "
-                f"JOIN images i ON i.id = b.image_id WHERE b.rejected = 0 AND i.missing = 0 {status_sql} "
-                "ORDER BY b.image_id, b.id").fetchall()
+                f"JOIN images i ON i.id = b.image_id WHERE b.rejected = 0 AND b.source IN {CONFIRMED_SOURCES_SQL} "
+                f"AND i.missing = 0 {status_sql} ORDER BY b.image_id, b.id").fetchall()
+            pending_ids = {r[0] for r in conn.execute(
+                "SELECT DISTINCT image_id FROM boxes WHERE source = 'predicted' AND rejected = 0")}
             missing = conn.execute(
                 f"SELECT COUNT(*) FROM images i WHERE i.missing = 1 {status_sql}").fetchone()[0]
         by_image: dict[int, list[Box]] = defaultdict(list)
@@ -57,7 +65,9 @@ class TrainingMixin:
         if missing:
             warnings.append(f"{missing} missing image(s) left out (their boxes are kept in the project)")
         out: list[AnnotatedImage] = []
-        for image_id, path, width, height in images:
+        reviewed: set[str] = set()
+        pending: set[str] = set()
+        for image_id, path, width, height, status in images:
             if width is None or height is None:
                 try:
                     width, height = self.image_size(image_id)  # type: ignore[attr-defined]
@@ -65,8 +75,12 @@ class TrainingMixin:
                     warnings.append(f"{path}: left out, size unreadable ({exc})")
                     continue
             out.append(AnnotatedImage(path, int(width), int(height), tuple(by_image.get(image_id, ()))))
-        return Annotations(root=self.folder, class_names=class_names, images=tuple(out),
-                           warnings=tuple(warnings))
+            if status == "reviewed":
+                reviewed.add(path)
+            if image_id in pending_ids:
+                pending.add(path)
+        ann = Annotations(root=self.folder, class_names=class_names, images=tuple(out), warnings=tuple(warnings))
+        return ann, reviewed, pending
 
     def add_model(self, path: str | Path, metrics: Mapping[str, Any] | None = None) -> int:
         """Record a checkpoint (``metrics``: JSON-able numbers such as AP); returns the model id.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from app.training.data_selection import select_training_data
 from engine.types import Box, Detection
 
 
@@ -20,7 +19,7 @@ def test_rejected_predictions_are_background_and_edits_replace_the_prediction(ti
     )
     tiny_project.reject_box(wrong.id)
     tiny_project.update_box(edited.id, {"x1": 32.0, "y1": 33.0})
-    snapshot = select_training_data(tiny_project, "reviewed")
+    snapshot = tiny_project.training_data("reviewed")
     boxes = _image(snapshot, rec.path).boxes
     assert len(boxes) == before + 1  # the rejected one is gone: its pixels train as background
     assert not any(b.xyxy == (1, 1, 20, 20) for b in boxes)
@@ -37,11 +36,11 @@ def test_confirmed_scope_adds_unreviewed_images_only_when_nothing_is_pending(pro
     (pred,) = project.set_predictions(pending, [Detection(5, 5, 40, 40, label, 0.7)])
     (acc,) = project.set_predictions(confirmed, [Detection(5, 5, 40, 40, label, 0.7)])
     project.update_box(acc.id, {"source": "accepted"})
-    reviewed = {img.path for img in select_training_data(project, "reviewed").images}
+    reviewed = {img.path for img in project.training_data("reviewed").images}
     assert reviewed == {records[0].path, records[1].path}
-    wider = {img.path for img in select_training_data(project, "confirmed").images}
+    wider = {img.path for img in project.training_data("confirmed").images}
     assert confirmed.path in wider and pending.path not in wider and reviewed <= wider
     project.reject_box(pred.id)  # the one pending prediction rejected: only manual boxes remain there
-    assert pending.path in {img.path for img in select_training_data(project, "confirmed").images}
+    assert pending.path in {img.path for img in project.training_data("confirmed").images}
     assert project.boxes(pending) and all(b.source == "manual" for b in project.boxes(pending))
     assert isinstance(project.boxes(pending)[0], Box)

@@ -109,11 +109,10 @@ def test_closing_mid_training_asks_stops_after_the_batch_and_then_closes(qtbot, 
 
 
 def test_the_starting_models_validation_ap_is_measured_before_training(qtbot, tiny_project, tmp_path):
-    from app.training.data_selection import select_training_data
     from engine.train_data_check import split_train_val
 
     start = _checkpoint(tmp_path / "start.pt", tiny_project.class_names(), logit_bias=-4.6)
-    train, val = split_train_val(select_training_data(tiny_project), val_fraction=0.2, seed=0)
+    train, val = split_train_val(tiny_project.training_data(), val_fraction=0.2, seed=0)
     config = TrainConfig(data="unused", out=str(tmp_path / "run"), init_checkpoint=start, device="cpu",
                          num_threads=1)
     seen: list[str] = []

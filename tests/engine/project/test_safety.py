@@ -12,7 +12,7 @@ import pytest
 
 from engine.errors import ProjectError
 from engine.project import Project
-from engine.types import Box, Detection
+from engine.types import Box
 
 
 def _db(folder: Path) -> Path:
@@ -147,8 +147,8 @@ def test_snapshots_are_consistent_while_another_thread_edits(image_folder: Path)
     seen_counts: set[int] = set()
     with Project.open(image_folder) as p:
         img = p.images()[0]
-        dets = [Detection(i * 10, 0, i * 10 + 8, 8, "cat", 0.5) for i in range(5)]
-        p.set_predictions(img, dets)
+        labels = [Box(i * 10, 0, i * 10 + 8, 8, "cat") for i in range(5)]
+        ids = [p.add_box(img, b) for b in labels]
         stop = threading.Event()
 
         def reader() -> None:
@@ -162,8 +162,11 @@ def test_snapshots_are_consistent_while_another_thread_edits(image_folder: Path)
         thread = threading.Thread(target=reader)
         thread.start()
         try:
-            for _ in range(150):  # each call deletes 5 boxes and inserts 5 in one transaction
-                p.set_predictions(img, dets)
+            for _ in range(150):  # each round deletes 5 labels and inserts 5 in one transaction
+                with p.transaction():
+                    for box_id in ids:
+                        p.delete_box(box_id)
+                    ids = [p.add_box(img, b) for b in labels]
         finally:
             stop.set()
             thread.join()
