@@ -26,9 +26,11 @@ import torch
 from torch import nn
 
 from engine.errors import CheckpointError, RetinaLabError
-from engine.fsutil import fsync_dir
+from engine.fsutil import file_problem, fsync_dir
 
 FORMAT_VERSION = 1
+MAX_CHECKPOINT_BYTES = 4 << 30
+"""Larger files are refused before loading (the ResNet-50 models are about 150 MB)."""
 _CORE_KEYS = (
     "format_version",
     "arch",
@@ -104,19 +106,53 @@ def save_checkpoint(
     }
     for key, value in extra.items():
         payload[str(key)] = _plain(value, str(key))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp_name, path)
+    except (OSError, RuntimeError) as exc:  # disk full: torch says "unexpected pos ..." (RuntimeError)
+        Path(tmp_name).unlink(missing_ok=True)
+        raise CheckpointError(f"cannot write checkpoint {path}: {_write_failure(exc, path.parent)}") from None
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
     return path
+
+
+def _write_failure(exc: BaseException, folder: Path) -> str:
+    """A one-line reason for a failed write, with the free space left (the usual cause)."""
+    import shutil
+
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the write failed"
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return reason
+    return f"{reason} ({free / 1e6:,.1f} MB free on that disk)"
+
+
+STALE_TEMPORARY_GLOB = ".*.pt.*.tmp"
+"""Temporary files ``save_checkpoint`` leaves only when killed mid-write (``.last.pt.k3j2.tmp``)."""
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete half-written checkpoints a killed save left in ``folder``; returns what was removed."""
+    removed = []
+    for leftover in Path(folder).glob(STALE_TEMPORARY_GLOB):
+        try:
+            leftover.unlink()
+            removed.append(leftover)
+        except OSError:
+            pass
+    return removed
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
@@ -126,6 +162,18 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(f"checkpoint not found: {path}")
     if not path.is_file():
         raise CheckpointError(f"checkpoint is not a file: {path}")
+    problem = file_problem(path, max_bytes=MAX_CHECKPOINT_BYTES)
+    if problem is not None:
+        raise CheckpointError(f"cannot read checkpoint {path}: {problem}")
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    # torch.save writes a zip archive; a bare pickle starts with its protocol byte. Anything else
+    # (random bytes, a JPEG renamed .pt) is not called an unsafe pickle: it is not a checkpoint at all.
+    if head and not head.startswith((b"PK\x03\x04", b"\x80")):
+        raise CheckpointError(f"cannot read checkpoint {path}: not a PyTorch checkpoint file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -187,6 +235,10 @@ def model_from_checkpoint(ckpt: Checkpoint, device: str | torch.device = "cpu") 
         )
     except RetinaLabError as exc:
         raise CheckpointError(f"{_name(ckpt)}: {exc}") from None
+    non_finite = [k for k, v in ckpt.state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if non_finite:  # a model trained into NaN detects nothing at all: say so instead
+        raise CheckpointError(f"{_name(ckpt)}: {len(non_finite)} tensors hold NaN/inf (e.g. {non_finite[0]}); "
+                              "the model is unusable")
     result = _load_strict(model, ckpt)
     if result:
         raise CheckpointError(f"{_name(ckpt)} does not match {ckpt.arch} with {len(ckpt.class_names)} classes: {result}")

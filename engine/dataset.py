@@ -138,8 +138,10 @@ class DetectionDataset(torch.utils.data.Dataset):
         transforms: Callable[..., Any] | None = None,
         *,
         loader: Callable[[Path], np.ndarray] | None = None,
+        image_size: int | None = None,
     ) -> None:
         self.ann = ann
+        self.image_size = image_size  # images too thin to resize to this are skipped (None: no check)
         self.class_index = {name: k for k, name in enumerate(class_names)}
         self.transforms = transforms
         if loader is None:
@@ -155,6 +157,10 @@ class DetectionDataset(torch.utils.data.Dataset):
         img = self.ann.images[index]
         try:
             array = self.loader(self.ann.root / img.path)
+            if self.image_size is not None:
+                from engine.io.image import check_model_input
+
+                check_model_input(array.shape[1], array.shape[0], self.image_size, self.ann.root / img.path)
         except (ImageLoadError, OSError, RetinaLabError) as exc:
             logger.warning("skipping image %s: %s", img.path, exc)
             return None

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 ImageInput = Union[str, "os.PathLike[str]", np.ndarray]
 COCO_PLACEHOLDERS = frozenset({"__background__", "N/A"})
 _WINDOW_BATCHES = 8  # predict() decodes this many batches of images at a time
+# Images longer than _PRESHRINK_ABOVE x image_size are first shrunk in 8 bit to _PRESHRINK_TO x image_size.
+_PRESHRINK_ABOVE = 4
+_PRESHRINK_TO = 2
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,8 @@ class Detector:
         results: list[list[Detection]] = []
         for start in range(0, len(images), window):
             arrays = [_as_rgb(image) for image in images[start : start + window]]
+            for image, array in zip(images[start : start + window], arrays):
+                self._check_fits(array, image)
             results.extend(self._predict_arrays(arrays, score_thresh, batch_size))
         return results
 
@@ -171,13 +176,28 @@ class Detector:
         for raw in paths:
             path = Path(raw)
             try:
-                pending.append((path, load_image(path)))
+                array = load_image(path)
+                self._check_fits(array, path)
+                pending.append((path, array))
             except ImageLoadError as exc:
                 pending.append((path, exc))
             if sum(isinstance(item, np.ndarray) for _, item in pending) >= batch_size:
                 yield from self._flush(pending, score_thresh, batch_size)
                 pending = []
         yield from self._flush(pending, score_thresh, batch_size)
+
+    def _check_fits(self, array: np.ndarray, source: ImageInput) -> None:
+        """ImageLoadError (ValueError for an array) when the image is too thin to resize for the model."""
+        from engine.io.image import check_model_input
+
+        height, width = array.shape[:2]
+        where = "image array" if isinstance(source, np.ndarray) else source
+        try:
+            check_model_input(width, height, self.image_size, where)
+        except ImageLoadError as exc:
+            if isinstance(source, np.ndarray):
+                raise ValueError(str(exc)) from None
+            raise
 
     def _flush(
         self, pending: list[tuple[Path, np.ndarray | ImageLoadError]], score_thresh: float, batch_size: int
@@ -248,6 +268,16 @@ class Detector:
         """``(3, h, w)`` float in [0, 1] on the device, and the (x, y) factors from ``w, h`` back to the
         original; downscaled here exactly as the model's transform would (same size, same kernel)."""
         height, width = array.shape[:2]
+        if max(height, width) > _PRESHRINK_ABOVE * self.image_size:
+            # A huge image (a 14000 px scan) shrunk in 8 bit first: as float it would take 12 bytes a
+            # pixel (2.4 GB) only to be thrown away by the resize; the area filter also antialiases.
+            import cv2
+
+            factor = _PRESHRINK_TO * self.image_size / max(height, width)
+            size = (max(1, round(width * factor)), max(1, round(height * factor)))
+            small = cv2.resize(array, size, interpolation=cv2.INTER_AREA)
+            image, (sx, sy) = self._to_tensor(small)
+            return image, (sx * width / small.shape[1], sy * height / small.shape[0])
         if not array.flags.writeable:  # torch warns on read-only buffers (e.g. np.asarray(PIL image))
             array = array.copy()
         image = torch.from_numpy(array).to(self._device).permute(2, 0, 1).float().div_(255.0)

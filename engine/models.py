@@ -51,6 +51,11 @@ MOBILENET_ANCHOR_BASES = (16, 32, 64, 128, 256)
 RESNET_ANCHOR_BASES = (32, 64, 128, 256, 512)
 ASPECT_RATIOS = (0.5, 1.0, 2.0)
 MIN_IMAGE_SIZE = 32
+MAX_IMAGE_SIZE = 4096
+"""The largest ``image_size`` (longer side the model resizes to): one 4096 px image already needs
+about 3 GB for a ResNet-50 forward pass; a checkpoint claiming more is refused, not allocated."""
+MAX_CLASSES = 10_000
+"""The most classes a model may have (largest class index 9,999); a class list beyond this is bad input."""
 
 
 def anchor_generator(bases: tuple[int, ...]) -> AnchorGenerator:
@@ -75,10 +80,11 @@ def build_model(
     cannot be downloaded.
     """
     check_pretrained(arch, pretrained)
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ModelError(f"num_classes must be a positive integer, got {num_classes!r}")
-    if not isinstance(image_size, int) or image_size < MIN_IMAGE_SIZE:
-        raise ModelError(f"image_size must be an integer >= {MIN_IMAGE_SIZE}, got {image_size!r}")
+    if not isinstance(num_classes, int) or not 1 <= num_classes <= MAX_CLASSES:
+        raise ModelError(f"num_classes must be an integer from 1 to {MAX_CLASSES:,}, got {num_classes!r}")
+    if not isinstance(image_size, int) or not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        raise ModelError(
+            f"image_size must be an integer from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, got {image_size!r}")
     if not (gamma >= 0 and alpha < 1):
         raise ModelError(f"focal loss needs gamma >= 0 and alpha < 1, got alpha={alpha}, gamma={gamma}")
     state = load_pretrained_state_dict(arch, pretrained) if pretrained != "none" else None

@@ -145,6 +145,10 @@ class _Run:
         except RetinaLabError as exc:
             self.emit("failed", message=str(exc))
             return self.result("failed", str(exc), bad_input=True)
+        except OSError as exc:  # the output folder's disk filled up, or went away
+            message = f"cannot write {exc.filename or self.out}: {exc.strerror or exc}"
+            self.emit("failed", message=message)
+            return self.result("failed", message, bad_input=True)
         except Exception as exc:
             self.emit("failed", message=f"internal error: {type(exc).__name__}: {exc}")
             raise
@@ -157,14 +161,13 @@ class _Run:
         from engine.models import build_model
         from engine.train_distributed import DistContext
         from engine.train_loop import TrainStep
-        from engine.train_schedule import (SMALL_BATCH, build_optimizer, build_scheduler, freeze_backbone,
-                                           frozen_batchnorms)
+        from engine.train_schedule import (SMALL_BATCH, build_optimizer, build_scheduler, check_config,
+                                           freeze_backbone, frozen_batchnorms)
         from engine.train_state import RunState, init_from_checkpoint, load_resume_checkpoint, restore_run
         from engine.transforms import train_transforms
 
         cfg = self.config
-        if cfg.epochs < 1 or cfg.batch_size < 1:
-            raise RetinaLabError(f"epochs and batch size must be at least 1 (got {cfg.epochs}, {cfg.batch_size})")
+        check_config(cfg)
         device = resolve_device(cfg.device)
         self.dist = DistContext.from_env(device)
         self.device = self.dist.device_for(device)
@@ -177,6 +180,11 @@ class _Run:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RetinaLabError(f"cannot create output folder {self.out}: {exc.strerror or exc}") from None
+        if self.dist.is_main:  # half-written checkpoints of a run killed while saving
+            from engine.checkpoint import remove_stale_temporaries
+
+            for leftover in remove_stale_temporaries(self.out):
+                logger.info("removed %s, left by an interrupted save", leftover)
 
         data = prepare_data(cfg)
         self.data, self.class_names = data, data.class_names
@@ -211,7 +219,8 @@ class _Run:
             model.to(memory_format=torch.channels_last)
 
         dataset = DetectionDataset(data.train, self.class_names, train_transforms(
-            cfg.image_size, scale_range=(0.6, 1.4) if cfg.augment else (1.0, 1.0), photometric=cfg.augment))
+            cfg.image_size, scale_range=(0.6, 1.4) if cfg.augment else (1.0, 1.0), photometric=cfg.augment),
+            image_size=cfg.image_size)
         self.sampler = EpochSampler(len(dataset), seed=cfg.seed, rank=self.dist.rank, world_size=self.dist.world_size)
         self.steps_per_epoch = math.ceil(len(self.sampler) / cfg.batch_size)
         self.total_steps = self.steps_per_epoch * cfg.epochs
@@ -286,12 +295,18 @@ class _Run:
                           lr=self.step.scheduler.get_last_lr()[0], images_per_s=images_per_s,
                           eta_s=remaining * step_time)
             self._check_stop()
+            if counted == 0 and self.step.num_skipped:
+                from engine.train_loop import NonFiniteLossError
+  # shorter than the NaN guard's window
+                raise NonFiniteLossError(f"every step of epoch {epoch + 1} had a NaN/inf loss or gradient; "
+                                         "nothing was learned; try a lower learning rate (--lr)")
             averages = {k: v / max(1, counted) for k, v in sums.items()}
             state.epoch, state.step_in_epoch = epoch + 1, 0
             self.end_epoch(epoch, averages, time.perf_counter() - epoch_start)
 
     def _check_stop(self) -> None:
         if self.dist.agree(bool(self._should_stop()), self.device):
+            self.check_weights()
             if self.dist.is_main:
                 self.save_last(metrics=None)
             self.dist.barrier()
@@ -303,6 +318,7 @@ class _Run:
         cfg, state = self.config, self.state
         validate = (epoch + 1) % max(1, cfg.val_every) == 0 or epoch + 1 == cfg.epochs
         metrics: dict[str, Any] = {}
+        self.check_weights()  # every rank: they hold the same weights, so all stop together
         if validate and self.dist.is_main:
             metrics = self.validate()
         entry = {"epoch": epoch + 1, **losses, "lr": self.step.scheduler.get_last_lr()[0],
@@ -327,8 +343,20 @@ class _Run:
                                world_size=self.dist.world_size)
         self.dist.barrier()
 
+    def check_weights(self) -> None:
+        """Refuse to save (or validate) a model whose weights became NaN/inf: it would detect nothing."""
+        from engine.train_loop import NonFiniteLossError
+        from engine.train_schedule import non_finite_parameters
+
+        bad = non_finite_parameters(self.plain_model)
+        if bad:
+            raise NonFiniteLossError(f"the model's weights became NaN/inf ({len(bad)} tensors, e.g. {bad[0]}); "
+                                     "nothing was saved; try a lower learning rate (--lr)")
+
     def save_last(self, metrics: dict[str, Any] | None) -> None:
         from engine.train_state import save_run_checkpoint
+
+        self.check_weights()
 
         save_run_checkpoint(self.last_path, model=self.plain_model, config=self.config, arch=self.arch,
                             class_names=self.class_names, metrics=metrics, state=self.state,

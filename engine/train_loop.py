@@ -132,7 +132,7 @@ def predict_dataset(
     from engine.dataset import DetectionDataset
     from engine.transforms import eval_transforms
 
-    dataset = DetectionDataset(ann, class_names, eval_transforms(image_size))
+    dataset = DetectionDataset(ann, class_names, eval_transforms(image_size), image_size=image_size)
     results: list[list[Detection]] = [[] for _ in ann.images]
     failed = 0
     old_thresh = getattr(model, "score_thresh", None)

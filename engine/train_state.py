@@ -139,6 +139,10 @@ def init_from_checkpoint(model: nn.Module, ckpt: Any, class_names: Sequence[str]
     probability 0.01) and rows of classes present in both are copied by name.
     """
     state = dict(ckpt.state_dict)
+    non_finite = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if non_finite:
+        raise CheckpointError(f"cannot fine-tune from {ckpt.path or 'the checkpoint'}: {len(non_finite)} of its "
+                              f"tensors hold NaN/inf (e.g. {non_finite[0]}); it is not a usable model")
     old_names = list(ckpt.class_names)
     carried = len(class_names)
     if old_names != list(class_names) and CLS_WEIGHT in state:
@@ -157,6 +161,12 @@ def init_from_checkpoint(model: nn.Module, ckpt: Any, class_names: Sequence[str]
                         new_b[a * k_new + j] = old_b[a * k_old + i]
                     carried += 1
         state[CLS_WEIGHT], state[CLS_BIAS] = new_w, new_b
+    own_shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    wrong = [k for k, v in state.items() if k in own_shapes and tuple(v.shape) != own_shapes[k]]
+    if wrong:
+        raise CheckpointError(
+            f"{ckpt.path or 'checkpoint'} does not fit the {ckpt.arch} model: {len(wrong)} tensors have the wrong "
+            f"shape (e.g. {wrong[0]}: {tuple(state[wrong[0]].shape)}, expected {own_shapes[wrong[0]]})")
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise CheckpointError(

@@ -54,9 +54,9 @@ class Skipped:
 def run(args: argparse.Namespace) -> int:
     _check_args(args)
     images, skipped = expand_inputs(args.inputs)
+    for item in skipped:
+        print(f"skipped {item.path}: {item.reason}", file=sys.stderr)
     if not images:
-        for item in skipped:
-            print(f"skipped {item.path}: {item.reason}", file=sys.stderr)
         raise UsageError("no images to process in " + ", ".join(args.inputs))
     from engine.video import check_save_video  # video INPUTs: one record per frame (engine.video)
 
@@ -101,7 +101,10 @@ def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[Skipped]]:
             skipped.append(Skipped(path, "no such file or folder"))
             continue
         for image in found:
-            key = image.resolve()
+            try:
+                key = image.resolve()
+            except (OSError, RuntimeError):  # a symlink loop: decoding it will say so, per file
+                key = image.absolute()
             if key not in seen:
                 seen.add(key)
                 images.append(image)

@@ -162,5 +162,12 @@ def run(args: argparse.Namespace) -> int:
     if result.status == "cancelled":
         return 130
     if os.environ.get("RANK", "0") == "0":
-        print(f"wrote {result.last_path}, {result.best_path} and {config.out}/metrics.json")
+        written = [p for p in (result.last_path, result.best_path) if p]
+        metrics_json = os.path.join(config.out, "metrics.json")
+        if os.path.isfile(metrics_json):
+            written.append(metrics_json)
+        if written:
+            print("wrote " + (", ".join(written[:-1]) + " and " if len(written) > 1 else "") + written[-1])
+        else:
+            print(f"nothing written to {config.out}: the run had no epochs left to train")
     return 0

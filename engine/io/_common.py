@@ -10,11 +10,14 @@ warning line naming the file and the box.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
+from engine.errors import DatasetError
+from engine.fsutil import file_problem
 from engine.types import AnnotatedImage, Annotations, Box
 
 log = logging.getLogger(__name__)
@@ -85,12 +88,32 @@ def number(value: float) -> str:
 
 def parse_float(text: object) -> float | None:
     """A number from text or JSON, None when it is not one (inf / nan are kept for clean_box)."""
-    if isinstance(text, bool) or text is None:
+    if isinstance(text, bool) or text is None or isinstance(text, (list, dict)):
         return None
     try:
+        if isinstance(text, int):
+            return float(text)  # OverflowError for a 5000-digit integer: caught below
         return float(str(text).strip())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+
+
+MAX_CLASS_INDEX = 9_999
+"""The largest class index a YOLO label or data YAML may use (RetinaLab models hold at most
+``engine.models.MAX_CLASSES`` = 10,000 classes); a line with a larger index is skipped with a warning,
+so one bad line can never make a reader build a class list of millions of names."""
+
+MAX_IMAGE_SIDE = 1_000_000
+"""Image sizes written in annotation files above this (or non-finite) are treated as unknown."""
+
+
+def parse_size(value: object) -> int:
+    """An image width or height from annotation text or JSON: a positive int, or 0 when unusable
+    (missing, not a number, NaN, infinite, negative or absurdly large)."""
+    number_ = parse_float(value)
+    if number_ is None or not math.isfinite(number_) or not 0 < number_ <= MAX_IMAGE_SIDE:
+        return 0
+    return int(round(number_))
 
 
 def rel_posix(path: Path, root: Path) -> str:
@@ -166,9 +189,19 @@ def place_image(src: Path, dst: Path, *, mode: str, warnings: list[str]) -> None
 
 
 def read_class_list(path: Path) -> list[str]:
-    """One class name per line (``classes.txt``); blank lines skipped, inner spaces kept."""
+    """One class name per line (``classes.txt``); blank lines skipped, inner spaces kept.
+
+    Raises DatasetError (one line) when the file cannot be read.
+    """
+    problem = file_problem(path)
+    try:
+        if problem is not None:
+            raise OSError(problem)
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"cannot read class names from {path}: {exc}") from None
     names = []
-    for line in path.read_text(encoding="utf-8-sig").splitlines():
+    for line in text.splitlines():
         name = line.strip()
         if name:
             names.append(name)

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
 from engine.errors import DatasetError, ImageLoadError
-from engine.fsutil import write_text_atomic
+from engine.fsutil import file_problem, write_text_atomic
 from engine.io._common import (
     class_names_for,
     clean_boxes,
     export_paths,
     parse_float,
+    parse_size,
     place_image,
     rel_posix,
 )
@@ -55,6 +57,9 @@ def find_coco_json(path: Path) -> Path:
 
 
 def _load_json(json_path: Path) -> dict[str, Any]:
+    problem = file_problem(json_path)
+    if problem is not None:
+        raise DatasetError(f"cannot read COCO JSON {json_path}: {problem}")
     try:
         with json_path.open("r", encoding="utf-8-sig") as fh:
             data = json.load(fh)
@@ -64,12 +69,24 @@ def _load_json(json_path: Path) -> dict[str, Any]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"cannot read COCO JSON {json_path}: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit number, nesting thousands deep
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        raise DatasetError(f"malformed COCO JSON {json_path}: {reason}") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise DatasetError(f"{json_path} is not COCO detection JSON (no 'images' list)")
     for key in ("annotations", "categories"):
         if not isinstance(data.get(key, []), list):
             raise DatasetError(f"{json_path}: '{key}' must be a list")
     return data
+
+
+def _key(value: Any) -> Any:
+    """An id usable as a dictionary key (int, str or finite float), else None (a list, a dict, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _image_root(json_path: Path, file_names: list[str]) -> Path:
@@ -106,10 +123,11 @@ def read_coco(path: str | Path) -> Annotations:
     class_names: list[str] = []
     cat_names: dict[Any, str] = {}
     for cat in data.get("categories", []):
-        if not isinstance(cat, dict) or "id" not in cat:
-            warnings.append(f"{where}: skipped malformed category {cat!r}")
+        if not isinstance(cat, dict) or _key(cat.get("id")) is None:
+            warnings.append(f"{where}: skipped malformed category {str(cat)[:80]}")
             continue
-        name = str(cat.get("name", "")).strip() or str(cat["id"])
+        raw_name = cat.get("name", "")
+        name = (raw_name.strip() if isinstance(raw_name, str) else "") or str(cat["id"])
         cat_names[cat["id"]] = name
         if name in class_names:
             warnings.append(f"{where}: category id {cat['id']} repeats class {name!r}; merged")
@@ -118,7 +136,8 @@ def read_coco(path: str | Path) -> Annotations:
 
     raw_images: list[dict[str, Any]] = []
     for img in data["images"]:
-        if not isinstance(img, dict) or "id" not in img or not img.get("file_name"):
+        if (not isinstance(img, dict) or _key(img.get("id")) is None
+                or not isinstance(img.get("file_name"), str) or not img["file_name"].strip()):
             warnings.append(f"{where}: skipped malformed image entry {str(img)[:80]}")
             continue
         raw_images.append(img)
@@ -129,16 +148,17 @@ def read_coco(path: str | Path) -> Annotations:
         if not isinstance(ann, dict):
             warnings.append(f"{where}: skipped malformed annotation {str(ann)[:80]}")
             continue
-        ann_id = ann.get("id", "?")
-        if ann.get("image_id") not in boxes_by_image:
+        ann_id = str(ann.get("id", "?"))[:40]
+        image_id = _key(ann.get("image_id"))
+        if image_id not in boxes_by_image:
             warnings.append(
-                f"{where}: annotation {ann_id} refers to unknown image {ann.get('image_id')!r}; skipped"
+                f"{where}: annotation {ann_id} refers to unknown image {str(ann.get('image_id'))[:40]}; skipped"
             )
             continue
-        label = cat_names.get(ann.get("category_id"))
+        label = cat_names.get(_key(ann.get("category_id")))
         if label is None:
             warnings.append(
-                f"{where}: annotation {ann_id} has unknown category {ann.get('category_id')!r}; skipped"
+                f"{where}: annotation {ann_id} has unknown category {str(ann.get('category_id'))[:40]}; skipped"
             )
             continue
         if ann.get("iscrowd"):
@@ -150,7 +170,7 @@ def read_coco(path: str | Path) -> Annotations:
             warnings.append(f"{where}: annotation {ann_id} has no valid bbox ({bbox!r}); skipped")
             continue
         x, y, w, h = values  # type: ignore[misc]
-        boxes_by_image[ann["image_id"]].append(Box(x, y, x + w, y + h, label))
+        boxes_by_image[image_id].append(Box(x, y, x + w, y + h, label))
 
     images: list[AnnotatedImage] = []
     seen: dict[str, int] = {}
@@ -179,9 +199,9 @@ def read_coco(path: str | Path) -> Annotations:
 
 
 def _size(img: dict[str, Any], image_path: Path, where: str, warnings: list[str]) -> tuple[int, int]:
-    width, height = parse_float(img.get("width")), parse_float(img.get("height"))
-    if width and height and width > 0 and height > 0:
-        return int(round(width)), int(round(height))
+    width, height = parse_size(img.get("width")), parse_size(img.get("height"))
+    if width and height:
+        return width, height
     try:
         return read_image_size(image_path)
     except ImageLoadError as exc:

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from engine.errors import DatasetError, ImageLoadError
+from engine.fsutil import MAX_FILE_BYTES, file_problem
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,9 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 """Lower-case file extensions (with the dot) that :func:`list_images` picks up."""
 
 MAX_IMAGE_PIXELS = 200_000_000
-"""Larger images (width x height) are refused as decompression bombs."""
+"""Larger images (width x height) are refused as decompression bombs. Everything up to this is
+decoded at full size (a square image up to 14,142 px a side); image files larger than
+``engine.fsutil.MAX_FILE_BYTES`` (1 GiB) are refused before reading."""
 
 # Pillow warns above its limit and raises above twice it; we refuse anything above ours ourselves
 # and turn Pillow's warning into an error, so its limit must not be lower than ours.
@@ -50,6 +53,9 @@ def _fail(path: Path, reason: str) -> ImageLoadError:
 
 
 def _read_bytes(path: Path) -> bytes:
+    problem = file_problem(path, max_bytes=MAX_FILE_BYTES)
+    if problem is not None:
+        raise _fail(path, problem)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -65,6 +71,10 @@ def _read_bytes(path: Path) -> bytes:
 
 def _open_header(path: Path, data: bytes | None = None) -> Image.Image:
     """Pillow's lazy open (header only), with the size checked against ``MAX_IMAGE_PIXELS``."""
+    if data is None:
+        problem = file_problem(path, max_bytes=None)  # a FIFO would block the open for ever
+        if problem is not None:
+            raise _fail(path, problem)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -145,10 +155,17 @@ def _jpeg_complete(data: bytes) -> bool:
     return data[-4096:].rstrip(b"\x00\r\n \t").endswith(b"\xff\xd9")
 
 
-def _decode_jpeg_cv2(data: bytes, width: int, height: int) -> np.ndarray | None:
-    """OpenCV decode of a complete JPEG to RGB in stored orientation; None to fall back to Pillow."""
-    if not data.startswith(_JPEG_MAGIC) or not _jpeg_complete(data):
+def _decode_jpeg_cv2(data: bytes, width: int, height: int, path: Path) -> np.ndarray | None:
+    """OpenCV decode of a JPEG to RGB in stored orientation; None to fall back to Pillow.
+
+    A JPEG whose end is missing (a cut-off download or copy) is decoded as far as its data goes,
+    as image viewers show it (the rest comes out grey), with a warning naming the file.
+    """
+    if not data.startswith(_JPEG_MAGIC):
         return None
+    complete = _jpeg_complete(data)
+    if not complete:
+        data = data + b"\xff\xd9"  # an end-of-image marker: libjpeg then stops where the data does
     try:
         import cv2
 
@@ -159,6 +176,9 @@ def _decode_jpeg_cv2(data: bytes, width: int, height: int) -> np.ndarray | None:
         return None
     if rgb is None or rgb.dtype != np.uint8 or rgb.shape != (height, width, 3):
         return None
+    if not complete:
+        log.warning("%s: truncated JPEG (the end of the file is missing); decoded the part that is "
+                    "there, the rest is grey", path)
     return rgb
 
 
@@ -248,7 +268,7 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     orientation = _orientation(im)
     rgb = None
     if im.format in ("JPEG", "MPO"):  # MPO: multi-picture JPEG from cameras; first frame
-        rgb = _decode_jpeg_cv2(data, im.width, im.height)
+        rgb = _decode_jpeg_cv2(data, im.width, im.height, path)
     if rgb is None:
         return _decode_pil(im, path, orientation)
     im.close()
@@ -297,3 +317,16 @@ def list_images(folder: str | os.PathLike[str], recursive: bool = True) -> list[
         if not recursive:
             break
     return sorted(found)
+
+
+def check_model_input(width: int, height: int, image_size: int, path: str | os.PathLike[str]) -> None:
+    """Raise ImageLoadError when a ``width`` x ``height`` image is too thin for a model at ``image_size``.
+
+    The models resize the longer side to ``image_size`` (training jitters that down to about half),
+    so an image whose longer side is more than ``image_size / 2`` times its shorter side would be
+    squeezed under one pixel and abort the batch; it is skipped like any other unusable image.
+    """
+    longer, shorter = max(width, height), min(width, height)
+    if shorter < 1 or shorter * (image_size / 2) < longer:
+        raise _fail(Path(path), f"{width}x{height} px is too thin for a model at image size {image_size} "
+                                f"(the longer side may be at most {image_size // 2} times the shorter)")

@@ -26,13 +26,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from engine.errors import DatasetError, ImageLoadError
-from engine.fsutil import write_text_atomic
+from engine.fsutil import file_problem, write_text_atomic
 from engine.io._common import (
     class_names_for,
     clean_boxes,
     export_paths,
     number,
     parse_float,
+    parse_size,
     place_image,
     read_class_list,
     rel_posix,
@@ -148,20 +149,29 @@ def read_voc(path: str | Path) -> Annotations:
     seen_labels: list[str] = []
     for xml_path in xml_files:
         where = rel_posix(xml_path, base)
+        problem = file_problem(xml_path)
         try:
+            if problem is not None:
+                raise OSError(problem)
             doc = ET.parse(xml_path).getroot()
-        except (ET.ParseError, OSError, UnicodeDecodeError) as exc:
+        except (ET.ParseError, OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             image = _find_image(xml_path, xml_dir, image_dir, None, by_rel, by_stem)
             if image is not None:
                 claimed.add(image)
             warnings.append(f"{where}: malformed XML ({exc}); file and its image skipped")
             continue
         if doc.tag != "annotation":
-            warnings.append(f"{where}: not a VOC annotation (root <{doc.tag}>); skipped")
+            # its image is left out too: read as "no boxes" it would teach the model false negatives
+            image = _find_image(xml_path, xml_dir, image_dir, None, by_rel, by_stem)
+            if image is not None:
+                claimed.add(image)
+            tag = str(doc.tag)[:40]
+            warnings.append(f"{where}: not a VOC annotation (root <{tag}>, not <annotation>); "
+                            "file and its image skipped")
             continue
         image = _find_image(xml_path, xml_dir, image_dir, doc, by_rel, by_stem)
-        width = int(parse_float(_text(doc, "size/width")) or 0)
-        height = int(parse_float(_text(doc, "size/height")) or 0)
+        width = parse_size(_text(doc, "size/width"))
+        height = parse_size(_text(doc, "size/height"))
         if image is None:
             name = _text(doc, "filename") or xml_path.stem
             if width <= 0 or height <= 0:

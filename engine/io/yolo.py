@@ -16,11 +16,13 @@ symlinks the originals into ``images/`` (copying where links are not possible).
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 from engine.errors import DatasetError, ImageLoadError
-from engine.fsutil import write_text_atomic
+from engine.fsutil import file_problem, write_text_atomic
 from engine.io._common import (
+    MAX_CLASS_INDEX,
     class_names_for,
     clean_boxes,
     export_paths,
@@ -74,12 +76,18 @@ def _class_names(base: Path, labels: Path | None, yaml_file: Path | None) -> tup
         if not candidate.is_file():
             continue
         try:
+            problem = file_problem(candidate)
+            if problem is not None:
+                raise OSError(problem)
             if candidate.suffix.lower() in (".yaml", ".yml"):
                 names = parse_yaml_names(candidate.read_text(encoding="utf-8-sig"))
             else:
                 names = read_class_list(candidate)
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise DatasetError(f"cannot read class names from {candidate}: {exc}") from None
+        if names is not None and len(names) > MAX_CLASS_INDEX + 1:
+            raise DatasetError(f"{candidate} lists {len(names):,} classes, over the limit of "
+                               f"{MAX_CLASS_INDEX + 1:,}")
         if names:
             return names, candidate.name
     return None, ""
@@ -90,6 +98,9 @@ def _parse_label_file(
     warnings: list[str],
 ) -> list[Box]:
     try:
+        problem = file_problem(label_path)
+        if problem is not None:
+            raise OSError(problem)
         text = label_path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         warnings.append(f"{where}: unreadable label file ({exc}); image read with no boxes")
@@ -117,8 +128,12 @@ def _parse_label_file(
         else:
             warnings.append(f"{where} line {lineno}: expected 'class cx cy w h'; skipped")
             continue
-        if cls_value != int(cls_value) or cls_value < 0:
-            warnings.append(f"{where} line {lineno}: bad class index {tokens[0]}; skipped")
+        if not math.isfinite(cls_value) or cls_value != int(cls_value) or cls_value < 0:
+            warnings.append(f"{where} line {lineno}: bad class index {tokens[0][:20]}; skipped")
+            continue
+        if cls_value > MAX_CLASS_INDEX:
+            warnings.append(f"{where} line {lineno}: class index {tokens[0][:20]} is over the limit "
+                            f"of {MAX_CLASS_INDEX:,}; skipped")
             continue
         index = int(cls_value)
         if names is not None and index >= len(names):

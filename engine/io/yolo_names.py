@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 
+from engine.io._common import MAX_CLASS_INDEX
+
 _KEY = re.compile(r"^(names|nc)\s*:(.*)$")
 
 
@@ -65,15 +67,29 @@ def _split_key(item: str) -> tuple[str, str] | None:
     return (match.group(2), match.group(3)) if match else None
 
 
+def _index(text: str, what: str) -> int:
+    """A class index or count from YAML text, refused (ValueError) above ``MAX_CLASS_INDEX``."""
+    digits = text.strip().lstrip("0") or "0"
+    if len(digits) > 12 or int(digits) > MAX_CLASS_INDEX + (what == "nc"):
+        shown = digits if len(digits) <= 12 else digits[:12] + "..."
+        limit = MAX_CLASS_INDEX + 1 if what == "nc" else MAX_CLASS_INDEX
+        raise ValueError(f"{what} {shown} is over the limit of {limit:,}")
+    return int(digits)
+
+
 def _from_mapping(pairs: list[tuple[str, str]]) -> list[str]:
-    by_index = {int(k): _scalar(v) for k, v in pairs}
+    by_index = {_index(k, "class index"): _scalar(v) for k, v in pairs}
     if not by_index:
         return []
     return [by_index.get(i, str(i)) for i in range(max(by_index) + 1)]
 
 
 def parse_yaml_names(text: str) -> list[str] | None:
-    """Class names from data-YAML ``text`` (see module docstring); None when it has no ``names``/``nc``."""
+    """Class names from data-YAML ``text`` (see module docstring); None when it has no ``names``/``nc``.
+
+    Raises ValueError (one line) for a class index or ``nc`` over ``MAX_CLASS_INDEX``: such a file
+    would otherwise make a list of millions of names.
+    """
     lines = text.splitlines()
     nc: int | None = None
     for i, line in enumerate(lines):
@@ -82,10 +98,8 @@ def parse_yaml_names(text: str) -> list[str] | None:
             continue
         key, rest = match.group(1), _strip_comment(match.group(2))
         if key == "nc":
-            try:
-                nc = int(rest)
-            except ValueError:
-                pass
+            if re.fullmatch(r"\d+", rest):
+                nc = _index(rest, "nc")
             continue
         if rest.startswith(("[", "{")):
             closing = "]" if rest[0] == "[" else "}"

@@ -60,10 +60,15 @@ class Database:
             conn = sqlite3.connect(target, uri=self._uri is not None, isolation_level=None,
                                    check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
             self._connections.append(conn)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if not self.read_only:
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if not self.read_only:
+                conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        except sqlite3.Error as exc:  # disk full or failing, the WAL index cannot be made
+            raise ProjectError(
+                f"{self.path}: cannot open the project database ({exc}); the disk may be full or "
+                "failing, or the folder not writable") from exc
         self._local.conn = conn
         self._local.depth = 0
         return conn

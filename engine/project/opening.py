@@ -132,7 +132,10 @@ def open_writable(db_path: Path, synchronous: str) -> Database:
             log.warning("%s: journal mode is %s, not wal", db_path, mode)
         if version < schema.SCHEMA_VERSION:
             log.info("%s: migrating schema %d -> %d", db_path, version, schema.SCHEMA_VERSION)
-            schema.migrate(conn, version)
+            try:
+                schema.migrate(conn, version)
+            except sqlite3.Error as exc:
+                raise ProjectError(f"{db_path}: cannot upgrade the project database ({exc})") from exc
     except BaseException:
         db.close()
         raise

@@ -87,6 +87,21 @@ def check_header(db_path: Path) -> None:
         )
 
 
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+def _first_problem(report: str) -> str:
+    """SQLite's integrity report (one problem a line, under a ``*** in database main ***`` header)
+    as one line: the first problem and how many more there are."""
+    problems = [line.strip() for line in report.splitlines() if line.strip() and not line.startswith("***")]
+    if not problems:
+        return "integrity check failed"
+    more = len(problems) - 1
+    return problems[0] + (f"; and {more} more problem{'s' if more > 1 else ''}" if more else "")
+
+
 def check_identity(conn: sqlite3.Connection, db_path: Path) -> int:
     """Verify the file is a sound RetinaLab database and return its schema version.
 
@@ -96,11 +111,18 @@ def check_identity(conn: sqlite3.Connection, db_path: Path) -> int:
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        quick = conn.execute("PRAGMA quick_check").fetchone()[0]
+        quick = "\n".join(str(row[0]) for row in conn.execute("PRAGMA quick_check(20)"))
+    except sqlite3.OperationalError as exc:
+        if not _is_corruption(exc):  # disk full, I/O error, no permission: the file may be fine
+            raise ProjectError(
+                f"{db_path}: cannot read the project database ({exc}); the disk may be full or failing, "
+                "or the folder not writable; it was left untouched") from exc
+        raise ProjectError(f"{db_path}: the project database is corrupt ({exc}); it was left untouched") from exc
     except sqlite3.DatabaseError as exc:
         raise ProjectError(f"{db_path}: the project database is corrupt ({exc}); it was left untouched") from exc
     if quick != "ok":
-        raise ProjectError(f"{db_path}: the project database is corrupt ({quick}); it was left untouched")
+        raise ProjectError(f"{db_path}: the project database is corrupt ({_first_problem(quick)}); "
+                           "it was left untouched")
     if app_id != APPLICATION_ID:
         raise ProjectError(
             f"{db_path}: an SQLite file that is not a RetinaLab project (application_id {app_id:#x}); "

@@ -212,7 +212,7 @@ def test_broken_files_raise_one_line_errors(tmp_path: Path) -> None:
     assert "folder" in _load_error(tmp_path / "folder.jpg")
 
 
-@pytest.mark.parametrize("ext", ["jpg", "png", "webp"])
+@pytest.mark.parametrize("ext", ["png", "webp"])  # a cut JPEG decodes partly: tests/engine/hostile
 def test_truncated_files_raise(tmp_path: Path, ext: str) -> None:
     rng = np.random.default_rng(1)
     full = tmp_path / f"full.{ext}"
