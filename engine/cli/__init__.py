@@ -14,6 +14,7 @@ import logging
 import sys
 from typing import Sequence
 
+from engine import __version__
 from engine.errors import RetinaLabError
 
 # name -> (module, one-line help). The GUI is the default when no subcommand is given.
@@ -39,6 +40,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="retinalab", description="RetinaNet detection and labeling.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"retinalab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         try:

@@ -77,3 +77,12 @@ def test_resources_are_found_from_the_zipped_wheel_without_the_checkout(wheel: P
     assert not found["model"].startswith(str(REPO))
     assert found["models"] == ["MODEL_CARD.md", DEMO_MODEL_NAME]
     assert found["coco"] == ["person", "bicycle"]
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"retinalab {engine.__version__}\n"
