@@ -19,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
+from app.display import display_problem
 from app.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -139,8 +140,14 @@ def open_demo(window: MainWindow, job: ScreenshotJob | None = None, *, load_mode
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the GUI until the window closes; returns the process exit status."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    """Run the GUI until the window closes; returns the process exit status (2: no usable display)."""
+    app = QApplication.instance()
+    if app is None:
+        problem = display_problem()  # Qt would abort the process instead of saying this
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        app = QApplication(sys.argv[:1])
     app.setApplicationName("RetinaLab")
     window = MainWindow()
     window.show()
