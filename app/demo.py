@@ -28,7 +28,9 @@ DEMO_MODEL_TITLE = "demo model (synthetic shapes)"
 class DemoOpener(QObject):
     """Loads the demo model and opens (creating on first use) the demo project in ``window``."""
 
-    failed = Signal(str)
+    failed = Signal(str)  # either of the two below
+    model_failed = Signal(str)  # the demo model is missing; the project still opens
+    project_failed = Signal(str)  # the demo project could not be created
 
     def __init__(self, window: Any, folder: Path | None = None, model: Path | None = None, *,
                  load_model: bool = True) -> None:
@@ -43,7 +45,9 @@ class DemoOpener(QObject):
         if self.load_model and self.model.is_file():
             window.models.load(ModelSpec("checkpoint", str(self.model), DEMO_MODEL_TITLE))
         elif self.load_model:
-            self._report(f"The demo model is missing ({self.model}); open a model from the Model menu")
+            text = f"The demo model is missing ({self.model}); open a model from the Model menu"
+            self._report(text)
+            self.model_failed.emit(text)
         if self.folder.is_dir():
             window.projects.open_folder(self.folder)
             return
@@ -61,7 +65,9 @@ class DemoOpener(QObject):
 
     @Slot(str)
     def _on_create_errored(self, message: str) -> None:
-        self._report(f"Could not create the demo project in {self.folder}: {message}")
+        text = f"Could not create the demo project in {self.folder}: {message}"
+        self._report(text)
+        self.project_failed.emit(text)
 
     def _report(self, text: str) -> None:
         log.warning("%s", text)

@@ -1,10 +1,12 @@
 """Start the app: the QApplication, the main window, then the folder, model and screenshot asked for.
 
 ``main(args)`` is what ``retinalab gui`` and ``python -m app`` call (``args.folder``, ``args.demo``,
-``args.weights``, ``args.screenshot``). The window is shown before anything slow starts; opening the
+``args.weights``, ``args.screenshot``). Without a usable display it prints one line and returns 2
+before Qt starts (``app.display``). The window is shown before anything slow starts; opening the
 folder and loading the model happen in workers. With ``--screenshot`` a ``ScreenshotJob`` waits until
-the first image (and its detections, when a model was given) is on screen, saves the window with
-``QWidget.grab`` and quits; a timeout makes sure it never hangs.
+the first image (and its detections, when a model was given; for ``--demo`` after the demo project
+is created) is on screen, saves the window with ``QWidget.grab`` and quits; past the time limit it
+says what did not appear, saves the window as it is and exits 1.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
 from app.display import display_problem
@@ -28,7 +30,10 @@ SCREENSHOT_TIMEOUT_S = float(os.environ.get("RETINALAB_SCREENSHOT_TIMEOUT", "180
 
 
 class ScreenshotJob(QObject):
-    """Saves ``window`` as PNG once it shows what was asked for, then exits the event loop."""
+    """Saves ``window`` as PNG once it shows what was asked for, closes it and emits ``finished``
+    with the exit status (``main`` quits the application on it)."""
+
+    finished = Signal(int)
 
     def __init__(self, window: MainWindow, path: Path, *, wants_image: bool, wants_model: bool,
                  timeout_s: float = SCREENSHOT_TIMEOUT_S) -> None:
@@ -41,10 +46,10 @@ class ScreenshotJob(QObject):
         self._done = False
         window.navigator.image_shown.connect(self._on_image_shown)
         window.projects.project_opened.connect(self._on_project_opened)
-        window.projects.open_failed.connect(self._on_failed)
+        window.projects.open_failed.connect(self.on_project_failed)
         window.models.detections_shown.connect(self._on_detections_shown)
-        window.models.detection_failed.connect(self._on_failed)
-        window.models.model_failed.connect(self._on_failed)
+        window.models.detection_failed.connect(self.on_model_failed)
+        window.models.model_failed.connect(self.on_model_failed)
         window.models.model_ready.connect(self._on_model_ready)
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self._on_timeout)
@@ -88,24 +93,40 @@ class ScreenshotJob(QObject):
         self._check()
 
     @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    def on_model_failed(self, message: str) -> None:
+        """The model or its detections will not come; the image still will (a demo project being
+        created, a folder being opened), so keep waiting for it."""
         self.fail(message, 1)
 
-    def fail(self, message: str, code: int) -> None:
-        """Something asked for will not appear: stop waiting for it and exit with ``code``."""
+    @Slot(str)
+    def on_project_failed(self, message: str) -> None:
+        self.fail(message, 1, image=True)
+
+    def fail(self, message: str, code: int, *, image: bool = False) -> None:
+        """The model's boxes (and with ``image`` the image too) will not appear: stop waiting for them
+        and exit with ``code``."""
         log.warning("screenshot: %s", message)
         self.exit_code = max(self.exit_code, code)
         self._wants_model = False
-        if self._window.projects.opening is None and (self._window.projects.project is None
-                                                      or self._window.document.record is not None):
+        if image:
             self._wants_image = False
         self._check()
+
+    def missing(self) -> str:
+        """What the window does not show yet, in words."""
+        doc = self._window.document
+        if self._wants_image and doc.record is None:
+            return "the first image" + (" with the model's boxes" if self._wants_model else "")
+        if self._wants_model and self._window.models.info is None:
+            return "a loaded model"
+        return "the model's boxes on the first image"
 
     @Slot()
     def _on_timeout(self) -> None:
         if not self._done:
-            print(f"warning: screenshot timed out after {self._timer.interval() / 1000:.0f} s; "
-                  "saving what is shown", file=sys.stderr)
+            print(f"error: screenshot: {self.missing()} did not appear within "
+                  f"{self._timer.interval() / 1000:g} s (RETINALAB_SCREENSHOT_TIMEOUT sets the limit); "
+                  f"saving the window as it is", file=sys.stderr)
             self.exit_code = 1
             self._finish()
 
@@ -124,7 +145,7 @@ class ScreenshotJob(QObject):
         else:
             print(f"saved {self.path}")
         self._window.close()
-        QApplication.exit(self.exit_code)
+        self.finished.emit(self.exit_code)
 
 
 def open_demo(window: MainWindow, job: ScreenshotJob | None = None, *, load_model: bool = True) -> bool:
@@ -134,7 +155,8 @@ def open_demo(window: MainWindow, job: ScreenshotJob | None = None, *, load_mode
 
     opener = DemoOpener(window, load_model=load_model)
     if job is not None:
-        opener.failed.connect(lambda message: job.fail(message, 1))
+        opener.model_failed.connect(job.on_model_failed)
+        opener.project_failed.connect(job.on_project_failed)
     opener.start()
     return opener.model.is_file()
 
@@ -159,13 +181,14 @@ def main(args: argparse.Namespace) -> int:
         demo = bool(getattr(args, "demo", False)) and not folder
         job = ScreenshotJob(window, Path(screenshot), wants_image=bool(folder) or demo,
                             wants_model=bool(weights) or demo)
+        job.finished.connect(app.exit)
     if weights:
         window.models.load_checkpoint(weights)
     if folder:
         if not Path(folder).is_dir():
             window.status.show_message(f"Not a folder: {folder}")
             if job is not None:
-                job.fail(f"not a folder: {folder}", 2)
+                job.fail(f"not a folder: {folder}", 2, image=True)
         else:
             window.projects.open_folder(folder)
     elif getattr(args, "demo", False):

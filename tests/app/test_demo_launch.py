@@ -114,3 +114,27 @@ def test_gui_demo_screenshot_end_to_end(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     assert png.is_file() and png.stat().st_size > 10_000
     assert len(list((tmp_path / "data" / "retinalab" / "demo" / "images").glob("*.jpg"))) == DEMO_NUM_IMAGES
+
+
+def test_screenshot_of_a_first_demo_start_without_its_model_waits_for_the_project(
+        qtbot: Any, window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model is reported missing at once; the screenshot still waits for the demo project that is
+    being created, and shows its first image (exit status 1 for the missing model)."""
+    import app.demo
+    from app.launch import ScreenshotJob, open_demo
+
+    monkeypatch.setattr(app.demo, "demo_model_path", lambda: tmp_path / "missing.pt")
+    seen_at_grab: list[tuple[bool, int]] = []
+    grab = window.grab
+
+    def recording_grab() -> Any:
+        seen_at_grab.append((window.document.record is not None, len(window.file_list.model.ids())))
+        return grab()
+
+    monkeypatch.setattr(window, "grab", recording_grab)
+    png = tmp_path / "shot.png"
+    job = ScreenshotJob(window, png, wants_image=True, wants_model=True, timeout_s=60)
+    assert not open_demo(window, job)
+    qtbot.waitUntil(png.is_file, timeout=60_000)
+    assert seen_at_grab == [(True, DEMO_NUM_IMAGES)]
+    assert job.exit_code == 1

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -82,3 +83,16 @@ def test_screenshot_of_an_empty_window_and_a_missing_folder(tmp_path: Path) -> N
                          env=_env(), cwd=REPO)
     assert bad.returncode == 2
     assert (tmp_path / "bad.png").is_file()
+
+
+def test_screenshot_that_never_gets_its_image_says_what_is_missing(make_window: Any, qtbot: Any, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from app.launch import ScreenshotJob
+
+    window = make_window()
+    png = tmp_path / "late.png"
+    job = ScreenshotJob(window, png, wants_image=True, wants_model=True, timeout_s=0.5)  # nothing is opened
+    qtbot.waitUntil(png.is_file, timeout=10_000)
+    assert job.exit_code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: screenshot: the first image with the model's boxes did not appear within 0.5 s")
