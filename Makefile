@@ -1,17 +1,18 @@
-# RetinaLab: `make run` opens the app, `make test` runs the whole suite offscreen.
-# Both build .venv from nothing when it is missing or pyproject.toml changed.
+# RetinaLab: `make run` opens the app, `make test` runs the whole suite offscreen, `make wheel-check`
+# installs the built wheel into a fresh venv and runs it there (.ci/wheel_check; CI runs both).
+# All build .venv from nothing when it is missing or pyproject.toml / setup.py changed.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test clean
+.PHONY: install run test wheel-check clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install -e ".[test]"
 	touch $(STAMP)
 
@@ -21,5 +22,8 @@ run: install
 test: install
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
+wheel-check: install
+	.ci/wheel_check $(BIN)/python
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

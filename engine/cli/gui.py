@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,4 +29,11 @@ def run(args: argparse.Namespace) -> int:
         build_parser().print_help()
         print("\nThe GUI is not built yet; the commands above work.")
         return 0
+    except ImportError as exc:
+        if ".so" not in str(exc):
+            raise
+        # PySide6 needs a few system libraries (OpenGL/EGL, fontconfig) that a minimal Linux lacks
+        print(f"error: Qt cannot start, a system library is missing ({exc}); on Debian or Ubuntu: "
+              "`sudo apt install libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3`", file=sys.stderr)
+        return 2
     return int(launch.main(args) or 0)

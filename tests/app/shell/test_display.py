@@ -99,3 +99,18 @@ def test_a_chosen_platform_or_another_os_is_not_second_guessed(tmp_path: Path) -
     gone = display_problem({**wayland, "QT_QPA_PLATFORM": "wayland", "WAYLAND_DISPLAY": "wayland-9"},
                            platform="linux", load_library=load)
     assert gone is not None and gone.startswith("no Wayland compositor at WAYLAND_DISPLAY=wayland-9")
+
+
+def test_a_missing_system_library_for_qt_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import engine.cli.gui as gui
+    from engine.cli import build_parser
+
+    def fail(name: str) -> object:
+        raise ImportError("libEGL.so.1: cannot open shared object file: No such file or directory")
+
+    args = build_parser().parse_args(["gui"])
+    monkeypatch.setattr(gui.importlib, "import_module", fail)
+    assert gui.run(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "libEGL.so.1" in err and "sudo apt install libegl1" in err
