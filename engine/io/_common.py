@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import Iterable
@@ -136,6 +137,39 @@ def class_names_for(ann: Annotations) -> tuple[list[str], list[str]]:
                 names.append(box.label)
                 warnings.append(f"class {box.label!r} used by boxes but not listed; added")
     return names, warnings
+
+
+def line_safe_names(names: list[str], fmt: str) -> tuple[list[str], dict[str, str], list[str]]:
+    """Class names a one-name-per-line list (``classes.txt``) can hold, read back as written.
+
+    A line break inside a name would split it into two classes (and shift every index after it),
+    and outer spaces are stripped by the reader: such names are written with each run of line
+    breaks and control characters as one space, trimmed, and made unique. Returns the names to
+    write, a map old name -> written name (changed ones only) and one warning per change.
+    """
+    written: list[str] = []
+    renamed: dict[str, str] = {}
+    warnings: list[str] = []
+    used = {n for n in names if n == _line_safe(n)}
+    for i, name in enumerate(names):
+        safe = _line_safe(name)
+        if safe != name:
+            base = safe or f"class {i}"
+            safe, n = base, 1
+            while safe in used:
+                n += 1
+                safe = f"{base} ({n})"
+            used.add(safe)
+            renamed[name] = safe
+            warnings.append(f"class name {name!r} cannot be kept on one line of a {fmt} class list; "
+                            f"written as {safe!r}")
+        written.append(safe)
+    return written, renamed, warnings
+
+
+def _line_safe(name: str) -> str:
+    marked = "".join(c if c.isprintable() else "\0" for c in name)  # line breaks, tabs, controls
+    return re.sub(r" *\0+ *", " ", marked).strip()
 
 
 def export_paths(images: Iterable[AnnotatedImage]) -> dict[str, str]:

@@ -137,7 +137,8 @@ def read_coco(path: str | Path) -> Annotations:
     raw_images: list[dict[str, Any]] = []
     for img in data["images"]:
         if (not isinstance(img, dict) or _key(img.get("id")) is None
-                or not isinstance(img.get("file_name"), str) or not img["file_name"].strip()):
+                or not isinstance(img.get("file_name"), str) or not img["file_name"].strip()
+                or "\0" in img["file_name"]):  # no file system takes a NUL in a name
             warnings.append(f"{where}: skipped malformed image entry {str(img)[:80]}")
             continue
         raw_images.append(img)
@@ -260,5 +261,5 @@ def write_coco(
     }
     write_text_atomic(dst / COCO_JSON_NAME, json.dumps(doc, indent=1))
     for line in warnings:
-        log.warning("%s", line)
+        log.debug("%s", line)  # returned to the caller, who shows them once
     return warnings

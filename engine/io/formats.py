@@ -92,7 +92,7 @@ def write_dataset(
 
     ``copy_images=True`` copies the images into ``dst`` keeping their relative paths; False makes
     the annotations reference the originals (COCO: absolute ``file_name``; VOC: absolute ``<path>``;
-    YOLO: symlinks in ``images/``). Returns warning lines (also logged).
+    YOLO: symlinks in ``images/``). Returns warning lines (for the caller to show).
     """
     name = check_format(fmt)
     dst = Path(dst)

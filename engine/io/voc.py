@@ -31,6 +31,7 @@ from engine.io._common import (
     class_names_for,
     clean_boxes,
     export_paths,
+    line_safe_names,
     number,
     parse_float,
     parse_size,
@@ -254,6 +255,8 @@ def write_voc(
     """
     dst = Path(dst)
     names, warnings = class_names_for(ann)
+    names, renamed, notes = line_safe_names(names, "VOC")
+    warnings += notes
     targets = export_paths(ann.images)
     used_xml: set[str] = set()
     for img in ann.images:
@@ -268,7 +271,7 @@ def write_voc(
         if xml_rel.lower() in used_xml:  # a.jpg and a.png in one folder
             xml_rel = rel + ".xml"
         used_xml.add(xml_rel.lower())
-        boxes = [b for b in img.boxes if b.is_finite()]
+        boxes = [b.replace(label=renamed.get(b.label, b.label)) for b in img.boxes if b.is_finite()]
         if len(boxes) < len(img.boxes):
             warnings.append(f"{img.path}: {len(img.boxes) - len(boxes)} non-finite boxes not written")
         doc = _xml_for(img, file_path, boxes)
@@ -276,5 +279,5 @@ def write_voc(
         write_text_atomic(dst / "Annotations" / xml_rel, xml_text + "\n")
     write_text_atomic(dst / CLASSES_FILE, "".join(n + "\n" for n in names))
     for line in warnings:
-        log.warning("%s", line)
+        log.debug("%s", line)  # returned to the caller, who shows them once
     return warnings

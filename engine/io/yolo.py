@@ -26,6 +26,7 @@ from engine.io._common import (
     class_names_for,
     clean_boxes,
     export_paths,
+    line_safe_names,
     place_image,
     read_class_list,
     rel_posix,
@@ -221,6 +222,8 @@ def write_yolo(
     dst = Path(dst)
     names, warnings = class_names_for(ann)
     index = {name: i for i, name in enumerate(names)}
+    names, _renamed, notes = line_safe_names(names, "YOLO")  # boxes keep their index
+    warnings += notes
     targets = export_paths(ann.images)
     mode = "copy" if copy_images and not link_images else "link"
     used: set[str] = set()
@@ -254,5 +257,5 @@ def write_yolo(
     yaml_text = "# YOLO dataset written by RetinaLab\n" + _split_lines(list(targets.values()))
     write_text_atomic(dst / DATA_YAML, yaml_text + format_yaml_names(names))
     for line in warnings:
-        log.warning("%s", line)
+        log.debug("%s", line)  # returned to the caller, who shows them once
     return warnings

@@ -142,6 +142,21 @@ def open_writable(db_path: Path, synchronous: str) -> Database:
     return db
 
 
+def _refuse_unread_wal(db_path: Path, error: Exception | None) -> None:
+    """immutable=1 reads the main file alone: recent edits still in the write-ahead log would be
+    silently missing (200 of 300 boxes shown), so with a non-empty log that fallback is refused."""
+    wal = Path(f"{db_path}-wal")
+    try:
+        size = wal.stat().st_size
+    except OSError:
+        return
+    if size > 0:
+        raise ProjectError(
+            f"{db_path}: cannot open read-only without losing recent edits: they are in {wal.name} "
+            f"({size:,} bytes), which SQLite can only read with write access to {db_path.parent} "
+            f"({error}); make that folder writable, or copy the whole project folder and open the copy")
+
+
 def open_read_only(db_path: Path) -> Database:
     """Connect to an existing database without ever writing to it (file or folder may be read-only)."""
     schema.check_header(db_path)
@@ -150,6 +165,8 @@ def open_read_only(db_path: Path) -> Database:
     # mode=ro works when the WAL index (-shm) exists or can be made; immutable=1 is for read-only
     # media with no WAL left behind (a cleanly closed project), where it is exact.
     for uri in (f"file:{quoted}?mode=ro", f"file:{quoted}?mode=ro&immutable=1"):
+        if "immutable" in uri:
+            _refuse_unread_wal(db_path, last_error)
         db = Database(db_path, uri=uri, read_only=True)
         try:
             version = schema.check_identity(db.connect(), db_path)
