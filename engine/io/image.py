@@ -8,8 +8,10 @@ can never disagree. JPEGs decode through OpenCV (about twice as fast as Pillow o
 other format, and any JPEG OpenCV rejects, through Pillow. Colour modes are mapped to RGB as a viewer
 would show them: grey is replicated, transparency is composited over white, CMYK/YCbCr/LAB are
 converted, 16-bit and 32-bit integer images are scaled (not clipped) to 0-255, float images are taken
-as 0-1 (or 0-255, or min-max stretched when outside both). Anything that cannot be decoded raises
-:class:`engine.errors.ImageLoadError` with one line naming the file and the reason.
+as 0-1 (or 0-255, or min-max stretched when outside both). A JPEG whose end is missing decodes as far
+as its data goes (as viewers show it), with a logged warning. Anything that cannot be decoded raises
+:class:`engine.errors.ImageLoadError` with one line naming the file and the reason; FIFOs, devices,
+symlink loops and files over ``engine.fsutil.MAX_FILE_BYTES`` are refused before any read.
 """
 
 from __future__ import annotations
