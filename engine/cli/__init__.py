@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "detect": ("engine.cli.detect", "run a detector on images, folders or a video"),
     "train": ("engine.cli.train", "train or fine-tune a RetinaNet"),
     "eval": ("engine.cli.eval", "COCO mAP of a checkpoint on a dataset"),
+    "review": ("engine.cli.review", "list likely label errors: where a model disagrees with the labels"),
     "convert": ("engine.cli.convert", "convert a dataset between coco, voc and yolo"),
     "demo-data": ("engine.cli.demo_data", "write a synthetic detection dataset (COCO)"),
 }
