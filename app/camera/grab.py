@@ -1,7 +1,8 @@
 """Putting camera and video frames into the labeling project (run on a worker thread, not the GUI).
 
 ``grab_into_project`` writes one frame as a PNG under ``<project>/captures/``, registers it with the
-store and stores the detections as predictions, so the user can open it and correct the boxes.
+store and stores the detections as predictions and the frame's uncertainty (so a hard frame comes
+early in the "most uncertain first" order), so the user can open it and correct the boxes.
 ``add_every_nth`` does the same for every N-th frame of a video file, without predictions (run the
 model on them from the project like any other image). PNGs are written to a temporary name and
 renamed, so a scan never sees half a file.
@@ -32,6 +33,7 @@ class GrabbedFrame:
     image_id: int
     path: Path
     num_predictions: int
+    uncertainty: float | None = None  # stored for the review order (engine.review.uncertainty)
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,11 @@ def grab_into_project(
     if record is None:
         raise ProjectError(f"the project did not pick up {path.name} after saving it")
     stored = project.set_predictions(record, list(detections)) if detections else []
-    return GrabbedFrame(record.id, path, len(stored))
+    from engine.review import image_uncertainty
+
+    uncertainty = image_uncertainty(list(detections), decision_thresh=score_thresh)
+    project.set_uncertainty(record, uncertainty)
+    return GrabbedFrame(record.id, path, len(stored), uncertainty)
 
 
 def add_every_nth(

@@ -2,7 +2,8 @@
 
 Owns the ``ModelWorker`` (its own QThread; torch is imported there on the first load) and talks to it
 only through queued signals. Detections for the current image are applied to the Document only if
-the image id and generation still match the navigator's; anything else is dropped. When a model is
+the image id and generation still match the navigator's; anything else is dropped. Every pass stores
+the image's uncertainty (``engine.review.uncertainty``) for the file list's "most uncertain first". When a model is
 loaded, a newly shown image whose status is ``new`` is detected automatically.
 """
 
@@ -70,6 +71,7 @@ class ModelController(QObject):
         self.worker.detections_ready.connect(self._on_worker_detections_ready)
         self.worker.detection_failed.connect(self._on_worker_detection_failed)
         self.worker.batch_image_done.connect(self._on_worker_batch_image_done)
+        self.worker.uncertainty_stored.connect(self._on_worker_uncertainty_stored)
         self.worker.batch_progressed.connect(self.batch_progressed)
         self.worker.batch_finished.connect(self._on_worker_batch_finished)
         navigator.image_shown.connect(self._on_navigator_image_shown)
@@ -124,6 +126,7 @@ class ModelController(QObject):
             self.message.emit("Nothing to detect: every image is reviewed")
             return 0
         self.batch_running = True
+        self.worker.decision_thresh = self._document.score_thresh
         self.batch_started.emit(len(items))
         self._detect_all_requested.emit(project, items)
         return len(items)
@@ -173,9 +176,28 @@ class ModelController(QObject):
             log.debug("dropped stale detections for image %d (generation %d)", image_id, generation)
             return
         self._document.set_predictions(detections)
+        self._store_uncertainty(image_id, detections)
         shown = len(self._document.visible_boxes())
         self.message.emit(f"{len(detections)} detections ({shown} shown at score ≥ {self._document.score_thresh:.2f})")
         self.detections_shown.emit(image_id, len(detections))
+
+    def _store_uncertainty(self, image_id: int, detections: list) -> None:
+        """The shown image's uncertainty after a pass (a few boxes of arithmetic and one small write)."""
+        doc, project = self._document, self._document.project
+        if project is None or getattr(project, "read_only", False):
+            return
+        from app.workers.model import store_uncertainty
+
+        try:
+            u = store_uncertainty(project, image_id, detections, doc.score_thresh)
+        except Exception as exc:  # the ordering is a hint; never lose the detections over it
+            log.warning("uncertainty not stored for image %d: %s", image_id, exc)
+            return
+        self._file_list.set_uncertainty(image_id, u)
+
+    @Slot(int, float)
+    def _on_worker_uncertainty_stored(self, image_id: int, uncertainty: float) -> None:
+        self._file_list.set_uncertainty(image_id, uncertainty)
 
     @Slot(int, int, str)
     def _on_worker_detection_failed(self, image_id: int, generation: int, message: str) -> None:

@@ -3,7 +3,8 @@
 Every move bumps ``generation``; the loader and the model worker tag their results with it so a
 result for an image the user has already left is dropped. A prefetched neighbour comes straight from
 the loader's cache (no thread hop); otherwise the request goes to the loader and the image appears
-when ``loaded`` arrives. Navigation follows the file list's order and skips rows its filter hides.
+when ``loaded`` arrives. Navigation follows the file list's order on screen (by name, or most
+uncertain first) and skips rows its filter hides.
 """
 
 from __future__ import annotations
@@ -85,10 +86,10 @@ class Navigator(QObject):
 
     # --- helpers ----------------------------------------------------------------------------
     def _order(self) -> list[int]:
-        return [i for i in self._file_list.model.ids() if self._file_list.is_visible_id(i)]
+        return [i for i in self._file_list.ordered_ids() if self._file_list.is_visible_id(i)]
 
     def _step(self, direction: int, *, wrap: bool = False, unreviewed: bool = False) -> bool:
-        ids = self._file_list.model.ids()
+        ids = self._file_list.ordered_ids()
         if not ids:
             return False
         start = ids.index(self.current_id) if self.current_id in ids else -1

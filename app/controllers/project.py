@@ -2,7 +2,8 @@
 
 ``open_folder`` scans and opens the store off the GUI thread; when it returns, the Document, the
 file list and the navigator switch to it and the first image is shown. Errors arrive as one line
-(``open_failed``) and the previous project stays open. Export and import report back through
+(``open_failed``) and the previous project stays open. The file list's sort order is stored in the
+project (``Project.set_setting``) when the user changes it and restored when the project reopens. Export and import report back through
 ``task_finished`` / ``task_failed``; after an import the current image's boxes are reloaded.
 """
 
@@ -17,7 +18,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.controllers.navigator import Navigator
 from app.widgets.file_list import FileListDock
 from app.workers.base import WorkerPool
-from app.workers.tasks import OpenedProject, export_worker, import_worker, open_project_worker
+from app.workers.tasks import SORT_SETTING, OpenedProject, export_worker, import_worker, open_project_worker
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class ProjectController(QObject):
         self._navigator = navigator
         self.project: Any = None
         self.opening: Path | None = None
+        file_list.sort_order_changed.connect(self._on_file_list_sort_order_changed)
 
     # --- open / close -----------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
@@ -70,6 +72,7 @@ class ProjectController(QObject):
         self._document.set_project(opened.project)
         self._navigator.set_project(opened.project)
         self._file_list.set_records(opened.records)
+        self._file_list.set_sort_order(opened.sort_order)
         text = f"Opened {opened.project.folder.name}: {len(opened.records)} images"
         if opened.read_only_reason:
             text += f" — read-only ({opened.read_only_reason}); edits are not saved"
@@ -78,6 +81,15 @@ class ProjectController(QObject):
         self.message.emit(text)
         self.project_opened.emit(opened)
         self._navigator.show_first()
+
+    @Slot(str)
+    def _on_file_list_sort_order_changed(self, order: str) -> None:
+        if self.project is None or self.project.read_only:
+            return
+        try:
+            self.project.set_setting(SORT_SETTING, order)
+        except Exception as exc:  # a view preference: say so, keep working
+            self.message.emit(f"Sort order not saved: {exc}")
 
     @Slot(str)
     def _on_open_errored(self, message: str) -> None:

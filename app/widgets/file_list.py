@@ -1,7 +1,9 @@
 """The file list dock: every image of the project with its status, a text filter and a status filter.
 
 A ``QAbstractListModel`` over the project's image records (10k images stay fast) in natural order
-(``raccoon-2`` before ``raccoon-10``; navigation follows the same order), filtered by a
+(``raccoon-2`` before ``raccoon-10``) or, with the sort box on "most uncertain first", by the
+uncertainty the last detection pass stored (never-detected images last, in natural order);
+navigation follows the order on screen (``ordered_ids``). Rows are filtered by a
 ``QSortFilterProxyModel``. Statuses are the store's ``new | predicted | reviewed`` plus
 ``unreadable`` for images that failed to decode (with the reason as tooltip). Clicking or pressing
 Enter on a row emits ``image_activated(image_id)``; the navigator decides what is shown.
@@ -16,6 +18,7 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
     QPersistentModelIndex,
+    QSignalBlocker,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -36,6 +39,7 @@ from PySide6.QtWidgets import (
 
 STATUS_COLOURS = {"new": "#9e9e9e", "predicted": "#1e88e5", "reviewed": "#43a047", "unreadable": "#e53935"}
 FILTERS = ("all", "new", "predicted", "reviewed", "unreviewed", "unreadable")
+SORT_ORDERS = {"name": "by name", "uncertainty": "most uncertain first"}  # stored value -> shown text
 IdRole = Qt.ItemDataRole.UserRole + 1
 StatusRole = Qt.ItemDataRole.UserRole + 2
 
@@ -65,6 +69,7 @@ class FileListModel(QAbstractListModel):
         self._paths: list[str] = []
         self._status: dict[int, str] = {}
         self._unreadable: dict[int, str] = {}
+        self._uncertainty: dict[int, float] = {}
         self._row: dict[int, int] = {}
         self._icons = {name: _dot(colour) for name, colour in STATUS_COLOURS.items()}
 
@@ -74,6 +79,7 @@ class FileListModel(QAbstractListModel):
         self._ids = [r.id for r in records]
         self._paths = [r.path for r in records]
         self._status = {r.id: r.status for r in records}
+        self._uncertainty = {r.id: float(r.uncertainty) for r in records if getattr(r, "uncertainty", None) is not None}
         self._unreadable = {}
         self._row = {image_id: row for row, image_id in enumerate(self._ids)}
         self.endResetModel()
@@ -96,6 +102,23 @@ class FileListModel(QAbstractListModel):
         if image_id in self._row and self._status.get(image_id) != status:
             self._status[image_id] = status
             self._changed(image_id)
+
+    def uncertainty(self, image_id: int) -> float | None:
+        return self._uncertainty.get(image_id)
+
+    def set_uncertainty(self, image_id: int, uncertainty: float | None) -> None:
+        if image_id not in self._row or self._uncertainty.get(image_id) == uncertainty:
+            return
+        if uncertainty is None:
+            self._uncertainty.pop(image_id, None)
+        else:
+            self._uncertainty[image_id] = float(uncertainty)
+        self._changed(image_id)
+
+    def uncertainty_key(self, image_id: int) -> tuple[bool, float, int]:
+        """Most uncertain first; images never detected last; ties in natural order."""
+        u = self._uncertainty.get(image_id)
+        return (u is None, -(u or 0.0), self._row[image_id])
 
     def set_unreadable(self, image_id: int, reason: str | None) -> None:
         if image_id not in self._row:
@@ -134,7 +157,8 @@ class FileListModel(QAbstractListModel):
             return self._icons[status]
         if role == Qt.ItemDataRole.ToolTipRole:
             reason = self._unreadable.get(image_id)
-            return f"unreadable: {reason}" if reason else status
+            u = self._uncertainty.get(image_id)
+            return f"unreadable: {reason}" if reason else status + (f" · uncertainty {u:.2f}" if u is not None else "")
         if role == IdRole:
             return image_id
         if role == StatusRole:
@@ -143,12 +167,26 @@ class FileListModel(QAbstractListModel):
 
 
 class FileFilterProxy(QSortFilterProxyModel):
-    """Keeps rows whose path contains the text (case-insensitive) and whose status matches."""
+    """Keeps rows whose path contains the text (case-insensitive) and whose status matches; sorts
+    them in natural order (the model's) or most uncertain first."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._text = ""
         self._status = "all"
+        self.order = "name"
+
+    def set_order(self, order: str) -> None:
+        self.order = order
+        if order == "uncertainty":
+            self.invalidate()  # re-sort with the current keys
+            self.sort(0)
+        else:
+            self.sort(-1)  # the source model's (natural) order
+
+    def lessThan(self, left: _Index, right: _Index) -> bool:  # noqa: N802 - Qt's name
+        model = self.sourceModel()
+        return model.uncertainty_key(left.data(IdRole)) < model.uncertainty_key(right.data(IdRole))
 
     def set_text(self, text: str) -> None:
         self._refilter(text=text.strip().lower())
@@ -186,6 +224,7 @@ class FileListDock(QDockWidget):
     """Dock with the filter controls and the list; ``image_activated`` when the user picks a row."""
 
     image_activated = Signal(int)
+    sort_order_changed = Signal(str)  # "name" | "uncertainty"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Images", parent)
@@ -199,6 +238,12 @@ class FileListDock(QDockWidget):
         self.status_combo = QComboBox()
         self.status_combo.setObjectName("status_filter")
         self.status_combo.addItems(FILTERS)
+        self.sort_combo = QComboBox()
+        self.sort_combo.setObjectName("sort_order")
+        for key, text in SORT_ORDERS.items():
+            self.sort_combo.addItem(text, key)
+        self.sort_combo.setToolTip("Most uncertain first: the images the model is least sure about, or that "
+                                   "contradict your corrections, come first (set by every detection pass)")
         self.view = QListView()
         self.view.setObjectName("file_list")
         self.view.setModel(self.proxy)
@@ -214,12 +259,14 @@ class FileListDock(QDockWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(row)
+        layout.addWidget(self.sort_combo)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.counts_label)
         self.setWidget(body)
 
         self.filter_edit.textChanged.connect(self._on_filter_text_changed)
         self.status_combo.currentTextChanged.connect(self._on_status_filter_changed)
+        self.sort_combo.currentIndexChanged.connect(self._on_sort_combo_changed)
         self.view.activated.connect(self._on_view_activated)
         self.view.clicked.connect(self._on_view_activated)
         # counting is O(images): coalesce bursts of status changes (Detect All) into one update
@@ -237,6 +284,28 @@ class FileListDock(QDockWidget):
 
     def set_unreadable(self, image_id: int, reason: str | None) -> None:
         self.model.set_unreadable(image_id, reason)
+
+    def set_uncertainty(self, image_id: int, uncertainty: float | None) -> None:
+        self.model.set_uncertainty(image_id, uncertainty)
+
+    def sort_order(self) -> str:
+        return self.proxy.order
+
+    def set_sort_order(self, order: str) -> None:
+        """``"name"`` (natural order) or ``"uncertainty"`` (most uncertain first); unknown values: name."""
+        order = order if order in SORT_ORDERS else "name"
+        blocker = QSignalBlocker(self.sort_combo)  # a programmatic change is not the user's choice
+        self.sort_combo.setCurrentIndex(list(SORT_ORDERS).index(order))
+        blocker.unblock()
+        if self.proxy.order != order:
+            self._apply_sort(order)
+
+    def ordered_ids(self) -> list[int]:
+        """Every image id (hidden ones too) in the order the list shows them."""
+        ids = self.model.ids()
+        if self.proxy.order == "uncertainty":
+            ids.sort(key=self.model.uncertainty_key)
+        return ids
 
     def set_filter(self, text: str = "", status: str = "all") -> None:
         self.filter_edit.setText(text)
@@ -265,6 +334,19 @@ class FileListDock(QDockWidget):
     @Slot(str)
     def _on_status_filter_changed(self, status: str) -> None:
         self.proxy.set_status(status)
+
+    @Slot(int)
+    def _on_sort_combo_changed(self, index: int) -> None:
+        order = self.sort_combo.itemData(index)
+        if order and order != self.proxy.order:
+            self._apply_sort(order)
+            self.sort_order_changed.emit(order)
+
+    def _apply_sort(self, order: str) -> None:
+        self.proxy.set_order(order)
+        current = self.view.currentIndex()
+        if current.isValid():
+            self.view.scrollTo(current)
 
     @Slot(QModelIndex)
     def _on_view_activated(self, index: QModelIndex) -> None:

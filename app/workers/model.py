@@ -3,8 +3,9 @@
 torch, torchvision and ``engine.infer`` are imported here, inside ``load``, on the worker's thread,
 so the window opens without them. Requests arrive through queued signals: ``load(spec)``,
 ``detect(image_id, generation, pixels)`` for the current image and ``detect_all(project, items)``
-for batch auto-labelling, which writes predictions through ``Project.set_predictions`` and reports
-progress with an ETA. Every detection result carries the image id and generation it was asked for;
+for batch auto-labelling, which writes predictions through ``Project.set_predictions`` and each
+image's uncertainty (``engine.review.image_uncertainty`` at ``decision_thresh``) through
+``Project.set_uncertainty``, and reports progress with an ETA. Every detection result carries the image id and generation it was asked for;
 a request older than ``latest_generation`` is skipped before running, and the GUI drops stale
 results that still arrive. Cancel sets a ``threading.Event`` read between images.
 """
@@ -74,6 +75,7 @@ class ModelWorker(QObject):
     detection_failed = Signal(int, int, str)  # image_id, generation, message
     batch_progressed = Signal(int, int, float)  # done, total, eta seconds (-1 unknown)
     batch_image_done = Signal(int, int, str)  # image_id, number of boxes, error ("" if none)
+    uncertainty_stored = Signal(int, float)  # image_id, uncertainty (emitted before batch_image_done)
     batch_finished = Signal(int, int, bool)  # images done, images failed, cancelled
 
     def __init__(self, factory: DetectorFactory | None = None) -> None:
@@ -85,6 +87,7 @@ class ModelWorker(QObject):
         self._closing = threading.Event()
         self._batch_stop = threading.Event()
         self.latest_generation = 0  # written by the GUI thread; an int store is atomic
+        self.decision_thresh = 0.3  # the score slider's value, for the uncertainty; written by the GUI thread
 
     @property
     def has_model(self) -> bool:
@@ -159,6 +162,8 @@ class ModelWorker(QObject):
             try:
                 (dets,) = self._detector.predict([str(path)], score_thresh=DETECT_SCORE_THRESH)
                 num_boxes = len(project.set_predictions(image_id, list(dets), model_id=self._model_id))
+                self.uncertainty_stored.emit(image_id, store_uncertainty(project, image_id, dets,
+                                                                         self.decision_thresh))
             except Exception as exc:  # one bad image must not stop the batch
                 error = describe_error(exc)
                 failed += 1
@@ -168,6 +173,17 @@ class ModelWorker(QObject):
             self.batch_image_done.emit(image_id, num_boxes, error)
             self.batch_progressed.emit(done, total, eta)
         self.batch_finished.emit(done, failed, self._batch_stop.is_set())
+
+
+def store_uncertainty(project: Any, image_id: int, detections: Sequence[Any], decision_thresh: float) -> float:
+    """Compute the image's uncertainty against its confirmed labels and rejections, store it, return it."""
+    from engine.review import image_uncertainty
+
+    record = project.image(image_id)
+    u = image_uncertainty(list(detections), decision_thresh=decision_thresh, labels=project.boxes(image_id),
+                          rejected=project.rejected_boxes(image_id), reviewed=record.status == "reviewed")
+    project.set_uncertainty(image_id, u)
+    return u
 
 
 def as_model_input(pixels: np.ndarray | None, path: Path) -> object:

@@ -17,6 +17,8 @@ from app.workers.base import FunctionWorker, ProgressFn, StopFn
 
 log = logging.getLogger(__name__)
 
+SORT_SETTING = "view.sort"  # Project.setting key of the file list's order
+
 
 @dataclass(frozen=True)
 class OpenedProject:
@@ -25,6 +27,7 @@ class OpenedProject:
     project: Any  # engine.project.Project
     records: tuple[Any, ...]  # ImageRecord, in the store's order
     read_only_reason: str | None
+    sort_order: str = "name"  # the file list's order when the project was last used
 
 
 def open_project(folder: Path) -> OpenedProject:
@@ -43,7 +46,8 @@ def open_project(folder: Path) -> OpenedProject:
     reason = project.read_only_reason if getattr(project, "read_only", False) else None
     if getattr(project, "read_only", False) and not reason:
         reason = "the folder is read-only"
-    return OpenedProject(project, tuple(project.images()), reason)
+    sort_order = project.setting(SORT_SETTING, "name") if hasattr(project, "setting") else "name"
+    return OpenedProject(project, tuple(project.images()), reason, sort_order or "name")
 
 
 def open_project_worker(folder: Path) -> FunctionWorker:

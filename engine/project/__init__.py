@@ -45,6 +45,7 @@ API (``image`` is an ``ImageRecord`` or an image id; boxes are ``engine.types.Bo
     p.training_data(scope="reviewed"|"confirmed") -> Annotations   # what a training run learns from
     p.mark_reviewed(image, *, score_thresh) -> ReviewChange; p.undo_review(change)
     p.validation_marks() -> set[path]; p.set_validation(image, marked)
+    p.setting(key, default=None) -> str | None; p.set_setting(key, value | None)   # view preferences
     p.import_labels(path, "coco"|"voc"|"yolo") -> ImportReport
     p.export(dst, fmt, *, reviewed_only=False, copy_images=True, include_predictions=None) -> ExportReport
 
@@ -70,11 +71,12 @@ from engine.project.interchange import InterchangeMixin
 from engine.project.labels import CONFIRMED_SOURCES, LabelsMixin, ReviewChange, is_label
 from engine.project.records import ClassInfo, ExportReport, ImportReport, ModelRecord
 from engine.project.scan import ScanMixin
+from engine.project.settings import SettingsMixin
 from engine.project.store import ProjectBase
 from engine.project.training import TrainingMixin
 
 
-class Project(ScanMixin, ClassesMixin, LabelsMixin, TrainingMixin, InterchangeMixin, ProjectBase):
+class Project(ScanMixin, ClassesMixin, LabelsMixin, TrainingMixin, InterchangeMixin, SettingsMixin, ProjectBase):
     """A labeling project; open with ``Project.open(folder)`` (see the module docstring)."""
 
     @classmethod
