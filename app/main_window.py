@@ -21,6 +21,7 @@ from app.controllers.navigator import Navigator
 from app.controllers.project import ProjectController
 from app.document import Document
 from app.lazy_docks import LazyDocks
+from app.review import install_review
 from app.widgets.box_list import BoxListDock
 from app.widgets.class_list import ClassListDock
 from app.widgets.data_dialogs import ExportDialog, ImportDialog
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.actions: Actions = build_actions(self, self.document.undo_stack)
         menus = build_menus(self.menuBar(), self.actions)
         self._wire()
+        self.review = install_review(self, menus.model)  # Review dock, Model › Review Labels, X = fix
         self.docks = LazyDocks(self, self.document, self.models, menus.model)  # Train…, Camera: on first use
         self.status.show_message("Open a folder of images (File › Open Folder, or drop it here)")
 

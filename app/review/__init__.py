@@ -1,0 +1,35 @@
+"""The Review dock: where the model disagrees with the labels, and one key to fix each finding.
+
+``install_review(window)`` adds the dock (right side, tabbed with the box list), a Model › Review
+Labels entry that shows it, and the X shortcut that applies the selected finding's fix. The finder
+itself is ``engine.review``; ``controller`` runs it off the GUI thread and applies fixes as
+ordinary undoable edits; ``dock`` is the view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from app.review.controller import ReviewController
+from app.review.dock import ReviewDock
+
+
+def install_review(window: Any, model_menu: Any = None) -> ReviewController:
+    dock = ReviewDock(window)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    box_list = getattr(window, "box_list", None)
+    if box_list is not None:
+        window.tabifyDockWidget(box_list, dock)
+        box_list.raise_()
+    controller = ReviewController(window, dock)
+    controller.message.connect(window.status.show_message)
+    show = dock.toggleViewAction()
+    show.setText("&Review Labels (find label errors)")
+    show.setObjectName("review_dock_action")
+    if model_menu is not None:
+        model_menu.addSeparator()
+        model_menu.addAction(show)
+        model_menu.addAction(controller.fix_action)
+    return controller
