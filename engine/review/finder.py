@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from engine.project.labels import CONFIRMED_SOURCES  # the one rule: a label is a confirmed box
 from engine.types import Box, Detection
 
 FindingKind = Literal["missing", "spurious", "wrong_class", "loose_box"]
 FINDING_KINDS: tuple[str, ...] = ("missing", "spurious", "wrong_class", "loose_box")
-CONFIRMED_SOURCES: tuple[str, ...] = ("manual", "accepted", "edited")  # a label is a confirmed box
 FIXES: dict[str, str] = {
     "missing": "add the predicted box",
     "spurious": "delete the label",
