@@ -79,6 +79,7 @@ class CameraActions:
     play_pause: QAction
     grab: QAction
     close: QAction
+    collect: QAction | None = None  # Collect Uncertain Frames (checkable)
 
 
 def install_camera(
@@ -109,6 +110,11 @@ def install_camera(
     grab = menu.addAction("&Grab Frame", panel.grab_frame)
     grab.setToolTip("Save the current frame into the project with its detections (G in the camera view)")
     close = menu.addAction("C&lose Camera / Video", dock.close)
+    collect = menu.addAction("Collect &Uncertain Frames")
+    collect.setCheckable(True)
+    collect.setToolTip("While live detection runs, save the frames the model is unsure about into the project")
+    collect.toggled.connect(panel.collector.set_enabled)
+    panel.collector.check.toggled.connect(collect.setChecked)
     menu.addSeparator()
     menu.addAction(dock.toggleViewAction())
     if open_image is not None:
@@ -117,4 +123,4 @@ def install_camera(
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(panel.shutdown)
-    return dock, CameraActions(menu, open_camera, open_video, play_pause, grab, close)
+    return dock, CameraActions(menu, open_camera, open_video, play_pause, grab, close, collect)

@@ -39,6 +39,7 @@ class LiveDetections:
     detections: tuple[Detection, ...]
     infer_s: float
     done_at: float
+    frame: Frame | None = None  # the frame detected on (Camera › Collect uncertain frames saves it)
 
 
 class LiveDetectWorker(QObject):
@@ -116,7 +117,7 @@ class LiveDetectWorker(QObject):
         start = time.perf_counter()
         detections = detector.predict([frame.pixels], score_thresh=self.score_thresh, batch_size=1)[0]
         done = time.perf_counter()
-        return LiveDetections(frame.index, frame.captured_at, tuple(detections), done - start, done)
+        return LiveDetections(frame.index, frame.captured_at, tuple(detections), done - start, done, frame)
 
 
 class LiveDetectThread(QObject):

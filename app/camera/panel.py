@@ -4,7 +4,8 @@ It owns the capture thread, the live-detection thread and the one-shot jobs that
 project, and talks to the rest of the app only through two callables given at construction
 (``project_provider() -> Project | None``, ``detector_provider() -> Detector | None``, the latter called
 on the detection thread) and its signals: ``frame_grabbed(image_id, path)`` asks the app to open a grabbed
-frame for labeling, ``frames_added``, ``error_reported(message)``. Every failure (a camera that will not
+frame for labeling, ``frames_added`` (also for each frame Collect uncertain frames saved: ``collect``),
+``error_reported(message)``. Every failure (a camera that will not
 open or is unplugged, a bad file, a read-only project) is shown in the panel and emitted, never raised.
 """
 
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.camera.controls import build_controls
 from app.camera.capture_worker import CaptureThread, SourceFactory, SourceInfo
+from app.camera.collect import UncertainFrameCollector
 from app.camera.grab import AddedFrames, GrabbedFrame, add_every_nth, grab_into_project
 from app.camera.live_detect import DetectorProvider, LiveDetections, LiveDetectThread
 from app.camera.view import CameraView, clock_text
@@ -69,6 +71,10 @@ class CameraPanel(QWidget):
         c.add_button.clicked.connect(self._on_add_clicked)
         c.close_button.clicked.connect(self.close_source)
         self.view.grab_requested.connect(self.grab_frame)
+        self.collector = UncertainFrameCollector(self._pool, self._project_provider, c.score_spin.value, parent=self)
+        self.layout().insertLayout(self.layout().count() - 1, self.collector.row())  # above the status line
+        self.collector.collected.connect(self._on_collector_collected)
+        self.collector.failed.connect(self._on_job_errored)
         self.view.play_pause_requested.connect(self.toggle_playing)
         for button in (c.play_button, c.detect_check, c.grab_button, c.add_button, c.close_button, c.seek_slider):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # clicks leave the keys (G, Space) with the view
@@ -350,6 +356,12 @@ class CameraPanel(QWidget):
     def _on_live_detections(self, result: LiveDetections) -> None:
         if self._live is not None and self.sender() is self._live.worker:
             self.view.show_detections(result)
+            self.collector.consider(result, self._info)
+
+    @Slot(object)
+    def _on_collector_collected(self, grabbed: GrabbedFrame) -> None:
+        self._set_status(f"Collected {grabbed.path.name} (uncertainty {grabbed.uncertainty:.2f}).")
+        self.frames_added.emit(1, 1)
 
     @Slot(str)
     def _on_live_errored(self, message: str) -> None:

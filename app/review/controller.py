@@ -15,15 +15,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.review.dock import ReviewDock
 from app.workers.base import Cancelled, FunctionWorker, ProgressFn, StopFn
-from engine.review import Finding, find_disagreements, rank_findings
 from engine.types import Box
+
+if TYPE_CHECKING:  # engine.review is imported by the first run, off the GUI thread
+    from engine.review import Finding
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ def review_project(project: Any, detector: Any, checkpoint: str | None, decision
                    report: ProgressFn, should_stop: StopFn) -> ReviewResult:
     """The worker's job; see the module docstring."""
     from app.workers.model import DETECT_SCORE_THRESH, store_uncertainty
-    from engine.review import items_from_project
+    from engine.review import find_disagreements, items_from_project, rank_findings
     from engine.review.trained_on import training_images
 
     items = items_from_project(project)

@@ -9,7 +9,7 @@ The dock only shows and reports: the ``ReviewController`` runs the finder and ap
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.review import FINDING_KINDS, Finding
+if TYPE_CHECKING:  # engine.review loads with the first review run, not with the window
+    from engine.review import Finding
 
 KIND_TEXT = {"missing": "missing", "spurious": "spurious", "wrong_class": "wrong class", "loose_box": "loose box"}
 COLUMNS = ("Kind", "Class", "Score", "Image", "Trained on")
@@ -141,8 +142,8 @@ class ReviewDock(QDockWidget):
         self.kind_combo = QComboBox()
         self.kind_combo.setObjectName("review_kind")
         self.kind_combo.addItem("all kinds", "all")
-        for kind in FINDING_KINDS:
-            self.kind_combo.addItem(KIND_TEXT[kind], kind)
+        for kind, text in KIND_TEXT.items():  # engine.review.FINDING_KINDS, in order
+            self.kind_combo.addItem(text, kind)
         self.fix_button = QPushButton("Fix (X)")
         self.fix_button.setObjectName("review_fix")
         self.fix_button.setEnabled(False)
