@@ -70,6 +70,7 @@ class FileListModel(QAbstractListModel):
         self._status: dict[int, str] = {}
         self._unreadable: dict[int, str] = {}
         self._uncertainty: dict[int, float] = {}
+        self.order_version = 0  # bumped whenever the "most uncertain first" order may change
         self._row: dict[int, int] = {}
         self._icons = {name: _dot(colour) for name, colour in STATUS_COLOURS.items()}
 
@@ -80,6 +81,7 @@ class FileListModel(QAbstractListModel):
         self._paths = [r.path for r in records]
         self._status = {r.id: r.status for r in records}
         self._uncertainty = {r.id: float(r.uncertainty) for r in records if getattr(r, "uncertainty", None) is not None}
+        self.order_version += 1
         self._unreadable = {}
         self._row = {image_id: row for row, image_id in enumerate(self._ids)}
         self.endResetModel()
@@ -113,6 +115,7 @@ class FileListModel(QAbstractListModel):
             self._uncertainty.pop(image_id, None)
         else:
             self._uncertainty[image_id] = float(uncertainty)
+        self.order_version += 1
         self._changed(image_id)
 
     def uncertainty_key(self, image_id: int) -> tuple[bool, float, int]:
@@ -230,6 +233,7 @@ class FileListDock(QDockWidget):
         super().__init__("Images", parent)
         self.setObjectName("file_list_dock")
         self.model = FileListModel(self)
+        self._ordered: tuple[int, list[int]] | None = None  # (model.order_version, ids most uncertain first)
         self.proxy = FileFilterProxy(self)
         self.proxy.setSourceModel(self.model)
 
@@ -302,10 +306,11 @@ class FileListDock(QDockWidget):
 
     def ordered_ids(self) -> list[int]:
         """Every image id (hidden ones too) in the order the list shows them."""
-        ids = self.model.ids()
-        if self.proxy.order == "uncertainty":
-            ids.sort(key=self.model.uncertainty_key)
-        return ids
+        if self.proxy.order != "uncertainty":
+            return self.model.ids()
+        if self._ordered is None or self._ordered[0] != self.model.order_version:  # sort once per change
+            self._ordered = (self.model.order_version, sorted(self.model.ids(), key=self.model.uncertainty_key))
+        return list(self._ordered[1])
 
     def set_filter(self, text: str = "", status: str = "all") -> None:
         self.filter_edit.setText(text)
