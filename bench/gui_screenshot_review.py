@@ -1,6 +1,7 @@
 """README screenshot of the Review dock on real photos: the raccoon set with its own VOC labels.
 
-Copies the raccoon photos into a temporary project folder (the dataset itself is never written to),
+Links the raccoon photos into a temporary project folder (symlinks: the dataset itself is never
+written to, and a checkpoint trained on the originals is recognised as trained on them),
 imports their VOC boxes as reviewed labels, opens the folder in ``MainWindow``, loads ``--weights``,
 runs Find label errors the way a user does (Model › Review Labels, the dock's button), clicks the top
 finding and grabs the window. Prints the top ten findings. Needs a display (``Xvfb :76 -screen 0
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -50,7 +50,9 @@ def main() -> int:
 
     src = Path(args.src)
     folder = Path(tempfile.mkdtemp(prefix="review_shot_")) / "raccoon"
-    shutil.copytree(src / "images", folder)
+    folder.mkdir(parents=True)
+    for image in sorted((src / "images").iterdir()):
+        (folder / image.name).symlink_to(image.resolve())
     with Project.open(folder) as project:
         report = project.import_labels(src / "annotations", "voc")
         print(f"imported {report.boxes_added} boxes on {report.images_matched} images")
@@ -90,6 +92,8 @@ def main() -> int:
         shown.clear()
         dock.table.clicked.emit(index)
         _spin(app, lambda: bool(shown), 30)
+    dock.show()
+    dock.raise_()
     window.resizeDocks([dock], [560], Qt.Orientation.Horizontal)
     _spin(app, lambda: False, 0.8)
     out = Path(args.out)

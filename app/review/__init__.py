@@ -1,7 +1,7 @@
 """The Review dock: where the model disagrees with the labels, and one key to fix each finding.
 
 ``install_review(window)`` adds the dock (right side, tabbed with the box list), a Model › Review
-Labels entry that shows it, and the X shortcut that applies the selected finding's fix. The finder
+Labels entry (Ctrl+Shift+L) that brings it to the front, and the X shortcut that applies the selected finding's fix. The finder
 itself is ``engine.review``; ``controller`` runs it off the GUI thread and applies fixes as
 ordinary undoable edits; ``dock`` is the view.
 """
@@ -11,9 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
 
 from app.review.controller import ReviewController
 from app.review.dock import ReviewDock
+
+
+SHOW_SHORTCUT = "Ctrl+Shift+L"
 
 
 def install_review(window: Any, model_menu: Any = None) -> ReviewController:
@@ -25,9 +29,12 @@ def install_review(window: Any, model_menu: Any = None) -> ReviewController:
         box_list.raise_()
     controller = ReviewController(window, dock)
     controller.message.connect(window.status.show_message)
-    show = dock.toggleViewAction()
-    show.setText("&Review Labels (find label errors)")
+    show = QAction("&Review Labels (find label errors)", window)
     show.setObjectName("review_dock_action")
+    show.setShortcut(QKeySequence(SHOW_SHORTCUT))
+    window.addAction(show)
+    show.triggered.connect(dock.show)
+    show.triggered.connect(dock.raise_)  # in front of the box list it is tabbed with
     if model_menu is not None:
         model_menu.addSeparator()
         model_menu.addAction(show)

@@ -5,7 +5,8 @@ rarely contradicts them: a label error it trained on hides itself. The finder's 
 images are therefore weaker evidence, and the app lists findings on held-out images first and marks
 the others. RetinaLab's own training runs (the app's Train panel) write the training split next to
 the checkpoint as ``<run>/data/train.json`` (COCO, absolute ``file_name``); ``retinalab train``
-records its ``--data`` in the checkpoint's ``train_config``. Anything else is unknown (None).
+records its ``--data`` and ``--format`` in the checkpoint's ``train_config`` (a COCO, VOC or YOLO
+dataset is read back for its image paths). Anything else is unknown (None).
 """
 
 from __future__ import annotations
@@ -23,9 +24,20 @@ def training_images(checkpoint: str | Path) -> set[Path] | None:
     run_split = checkpoint.parent / "data" / "train.json"
     if run_split.is_file():
         return _coco_images(run_split)
-    data = _train_config_data(checkpoint)
-    if data is not None and data.suffix.lower() == ".json" and data.is_file():
+    data, fmt = _train_config_data(checkpoint)
+    if data is None or not data.exists():
+        return None
+    if data.suffix.lower() == ".json" and data.is_file():
         return _coco_images(data)
+    if fmt in ("coco", "voc", "yolo"):
+        try:
+            from engine.io import read_dataset
+
+            ann = read_dataset(data, fmt)
+        except Exception as exc:  # moved or changed since training: unknown
+            log.info("cannot read the training data %s: %s", data, exc)
+            return None
+        return {(Path(ann.root) / img.path).resolve() for img in ann.images}
     return None
 
 
@@ -45,15 +57,17 @@ def _coco_images(path: Path) -> set[Path] | None:
     return out
 
 
-def _train_config_data(checkpoint: Path) -> Path | None:
+def _train_config_data(checkpoint: Path) -> tuple[Path | None, str]:
     if not checkpoint.is_file():
-        return None
+        return None, ""
     try:
         from engine.checkpoint import load_checkpoint
 
         config = load_checkpoint(checkpoint).train_config or {}
     except Exception as exc:  # a checkpoint that loads as a model but not here: unknown, not an error
         log.info("no training data recorded in %s: %s", checkpoint, exc)
-        return None
-    data = config.get("data") if isinstance(config, dict) else None
-    return Path(data) if isinstance(data, str) and data else None
+        return None, ""
+    if not isinstance(config, dict):
+        return None, ""
+    data, fmt = config.get("data"), config.get("format")
+    return (Path(data) if isinstance(data, str) and data else None), (fmt if isinstance(fmt, str) else "")

@@ -66,7 +66,10 @@ def _window(qtbot: Any, make_window: Any, folder: Path) -> Any:
     open_and_wait(qtbot, window, folder)
     with qtbot.waitSignal(window.models.model_ready, timeout=5000):
         window.models.load_checkpoint("fake.pt")
-    window.review.dock.show()
+    from PySide6.QtGui import QAction
+
+    window.findChild(QAction, "review_dock_action").trigger()  # Model › Review Labels
+    qtbot.waitUntil(lambda: not window.review.dock.visibleRegion().isEmpty(), timeout=5000)  # in front
     with qtbot.waitSignal(window.review.review_finished, timeout=10_000):
         window.review.dock.run_button.click()
     return window

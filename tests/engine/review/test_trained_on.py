@@ -33,6 +33,15 @@ def test_train_config_data_of_a_cli_checkpoint(tmp_path: Path) -> None:
                            train_config={"data": str(coco)})
     assert training_images(ckpt) == {(tmp_path / "ds" / "images" / "x.jpg").resolve()}
     assert training_images(tmp_path / "nowhere.pt") is None
+    voc = tmp_path / "voc"  # a folder dataset, as `retinalab train --data DIR --format voc` records it
+    voc.mkdir()
+    (voc / "y.jpg").write_bytes(b"")
+    (voc / "y.xml").write_text("<annotation><filename>y.jpg</filename><size><width>8</width><height>8</height>"
+                               "<depth>3</depth></size></annotation>")
+    ckpt_voc = save_checkpoint(tmp_path / "v" / "best.pt", model=model, arch="retinanet_mobilenet_v3_fpn",
+                               class_names=("a",), image_size=64, alpha=0.25, gamma=2.0,
+                               train_config={"data": str(voc), "format": "voc"})
+    assert training_images(ckpt_voc) == {(voc / "y.jpg").resolve()}
     (tmp_path / "m" / "data").mkdir()
     (tmp_path / "m" / "data" / "train.json").write_text("not json")
     assert training_images(ckpt) is None  # unreadable split: unknown, not an error
