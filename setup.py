@@ -10,7 +10,8 @@ while also discovering the rest, hence this file. README pictures (``resources/s
 from setuptools import find_packages, setup
 
 setup(
-    packages=[*find_packages(include=["app", "app.*", "engine", "engine.*"]), "engine.resource_files"],
+    packages=[*find_packages(include=["app", "app.*", "engine", "engine.*"]),
+              "engine.resource_files", "engine.resource_files.models"],
     package_dir={"engine.resource_files": "resources"},
-    package_data={"engine.resource_files": ["*.txt", "models/*.pt", "models/*.md"]},
+    package_data={"engine.resource_files": ["*.txt"], "engine.resource_files.models": ["*.pt", "*.md"]},
 )
