@@ -128,8 +128,8 @@ def check_config(config: TrainConfig) -> None:
                              ("--val-every", config.val_every, 1)):
         if not isinstance(value, int) or value < low:
             raise RetinaLabError(f"{name} must be an integer >= {low}, got {value!r}")
-    if config.num_threads is not None and (not isinstance(config.num_threads, int) or config.num_threads < 1):
-        raise RetinaLabError(f"--threads must be an integer >= 1, got {config.num_threads!r}")
+    if config.num_threads is not None and (not isinstance(config.num_threads, int) or config.num_threads < 0):
+        raise RetinaLabError(f"--threads must be an integer >= 1 (0: automatic), got {config.num_threads!r}")
     if not (isinstance(config.val_fraction, (int, float)) and 0.0 <= config.val_fraction < 1.0):
         raise RetinaLabError(f"validation fraction must be in [0, 1), got {config.val_fraction!r}")
 

@@ -194,11 +194,14 @@ _FULL_DISK_SCRIPT = textwrap.dedent("""
     project = Project.open(sys.argv[1]); project.close()
     # every write past 0 bytes now fails, as on a full disk (EFBIG instead of ENOSPC)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))
     try:
         Project.open(sys.argv[1])
     except Exception as exc:
         print("open:", type(exc).__name__, exc)
+    # room for metrics.json, not for a 10 MB checkpoint
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, hard))
     sys.exit(main(["train", "--data", sys.argv[2], "--out", sys.argv[3], *sys.argv[4:]]))
 """)
 
@@ -215,7 +218,8 @@ def test_full_disk_during_training_and_opening_a_project(make, tiny_coco: Path, 
     assert "open: ProjectError" in proc.stdout and "the disk may be full" in proc.stdout
     assert proc.returncode == 2
     error = proc.stderr.strip().splitlines()[-1]
-    assert error.startswith("error: cannot write") and "run" in error, proc.stderr[-2000:]
+    assert error.startswith("error: cannot write checkpoint") and "last.pt" in error and "free" in error, error
+    assert list((tmp_path / "run").iterdir()) == []  # no half-written temporary left behind
 
 
 def test_project_on_a_full_disk_is_not_called_corrupt(cli, make, tmp_path: Path) -> None:
