@@ -185,6 +185,7 @@ class TrainConfig:
     max_bad_steps: int = 5  # NaN/inf steps in a row before training fails
     val_every: int = 1  # validate, save last.pt and consider best.pt every N epochs and after the last
     augment: bool = True  # scale jitter + photometric jitter; False: horizontal flip only
+    hard_negative_weight: float = 1.0  # focal-loss weight of negatives on rejected predictions (1: off)
 
 
 TrainEventKind = Literal[
