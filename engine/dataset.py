@@ -6,8 +6,9 @@ project via ``Project.training_data()``: its labels, never pending predictions),
 classes agree, and cleans boxes (degenerate or unknown-class boxes dropped and counted). A
 ``DetectionDataset`` yields ``(image, target)`` with ``image`` float32 [3, H, W] in [0, 1] and
 ``target = {"boxes": FloatTensor[N, 4] XYXY pixels of the transformed image, "labels": Int64Tensor[N]
-(indices into class_names), "image_id": int, "orig_size": (H, W)}``; images without boxes stay as
-negatives (N = 0). An image that fails to load yields ``None``; ``collate_detections`` drops it and
+(indices into class_names), "image_id": int, "orig_size": (H, W)}``, plus ``"rejected_boxes"`` /
+``"rejected_labels"`` (same layout) when the image carries rejected predictions (hard negatives, see
+``AnnotatedImage.rejected``); images without boxes stay as negatives (N = 0). An image that fails to load yields ``None``; ``collate_detections`` drops it and
 counts it, so training goes on. ``EpochSampler`` shuffles per epoch with a seed, shards across
 DDP ranks and can skip the batches already done before a resume.
 """
@@ -93,7 +94,9 @@ def clean_annotations(ann: Annotations, class_names: Sequence[str]) -> tuple[Ann
                 degenerate += 1
                 continue
             kept.append(clipped)
-        images.append(dataclasses.replace(img, boxes=tuple(kept)))
+        rejected = tuple(b.clipped(img.width, img.height) for b in img.rejected if b.label in known and b.is_finite())
+        images.append(dataclasses.replace(img, boxes=tuple(kept),
+                                          rejected=tuple(b for b in rejected if not b.is_degenerate(1.0))))
     return dataclasses.replace(ann, class_names=tuple(class_names), images=tuple(images)), degenerate, unknown
 
 
@@ -170,11 +173,15 @@ class DetectionDataset(torch.utils.data.Dataset):
         """Apply the transforms to an already decoded image (H, W, 3) uint8 RGB and its boxes."""
         height, width = array.shape[:2]
         image = tv_tensors.Image(torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1))
-        coords = [b.clipped(width, height).xyxy for b in img.boxes]
+        # rejected predictions ride along as boxes labelled -1 - class, so every transform moves,
+        # crops and drops them exactly like the labels; they are split off again below
+        every = img.boxes + img.rejected
+        coords = [b.clipped(width, height).xyxy for b in every]
         boxes = tv_tensors.BoundingBoxes(
             torch.tensor(coords, dtype=torch.float32).reshape(-1, 4), format="XYXY", canvas_size=(height, width)
         )
-        labels = torch.tensor([self.class_index[b.label] for b in img.boxes], dtype=torch.int64)
+        labels = torch.tensor([self.class_index[b.label] for b in img.boxes]
+                              + [-1 - self.class_index[b.label] for b in img.rejected], dtype=torch.int64)
         target: Target = {"boxes": boxes, "labels": labels}
         if self.transforms is not None:
             image, target = self.transforms(image, target)
@@ -182,12 +189,15 @@ class DetectionDataset(torch.utils.data.Dataset):
             image = image.float() / 255
         boxes_t = target["boxes"].as_subclass(torch.Tensor).float()
         keep = (boxes_t[:, 2] - boxes_t[:, 0] >= 1) & (boxes_t[:, 3] - boxes_t[:, 1] >= 1)
-        return image.as_subclass(torch.Tensor), {
-            "boxes": boxes_t[keep],
-            "labels": target["labels"][keep],
-            "image_id": index,
-            "orig_size": (height, width),
-        }
+        labels_t = target["labels"]
+        out: Target = {"image_id": index, "orig_size": (height, width)}
+        if img.rejected:
+            negative = labels_t < 0
+            out["rejected_boxes"] = boxes_t[keep & negative]
+            out["rejected_labels"] = -1 - labels_t[keep & negative]
+            keep = keep & ~negative
+        out["boxes"], out["labels"] = boxes_t[keep], labels_t[keep]
+        return image.as_subclass(torch.Tensor), out
 
 
 def collate_detections(

@@ -104,6 +104,7 @@ class FocalLossClassificationHead(RetinaNetClassificationHead):
         targets: list[dict[str, Tensor]],
         head_outputs: dict[str, Tensor],
         matched_idxs: Tensor | list[Tensor],
+        weights: Tensor | None = None,
     ) -> Tensor:
         """Classification loss of a batch (scalar tensor), computed for all images at once.
 
@@ -112,6 +113,8 @@ class FocalLossClassificationHead(RetinaNetClassificationHead):
             head_outputs: ``{"cls_logits": Tensor[N, A_total, num_classes]}``.
             matched_idxs: ``(N, A_total)`` (or one ``A_total`` tensor per image): the matched ground-truth
                 index, -1 for background, -2 for anchors between the IoU thresholds (ignored).
+            weights: optional ``(N, A_total, num_classes)`` factors on the per-element loss (hard
+                negatives, see ``engine.retinanet_loss.hard_negative_weights``); None: all 1.
         """
         cls_logits = head_outputs["cls_logits"]
         if len(targets) == 0:
@@ -119,9 +122,12 @@ class FocalLossClassificationHead(RetinaNetClassificationHead):
         matched = matched_idxs if isinstance(matched_idxs, Tensor) else torch.stack(list(matched_idxs))
         labels = padded(targets, "labels", cls_logits)
         foreground = matched >= 0
-        gt_class = labels.gather(1, matched.clamp(min=0))
+        # clamp: a background anchor gathers row 0, which may be a rejected prediction (label < 0)
+        gt_class = labels.gather(1, matched.clamp(min=0)).clamp(min=0)
         gt_classes_target = F.one_hot(gt_class, cls_logits.shape[-1]) * foreground[..., None]
         loss = sigmoid_focal_loss(cls_logits, gt_classes_target, alpha=self.alpha, gamma=self.gamma)
+        if weights is not None:
+            loss = loss * weights
         loss = loss * (matched != self.BETWEEN_THRESHOLDS)[..., None]
         per_image = loss.sum(dim=(1, 2)) / foreground.sum(dim=1).clamp(min=1)
         return per_image.sum() / len(targets)

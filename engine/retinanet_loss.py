@@ -26,17 +26,61 @@ BELOW_LOW_THRESHOLD = Matcher.BELOW_LOW_THRESHOLD
 BETWEEN_THRESHOLDS = Matcher.BETWEEN_THRESHOLDS
 
 
+HARD_NEGATIVE_IOU = 0.5  # a background anchor this close to a rejected prediction is a hard negative
+
+
 class RetinaLabNet(RetinaNet):
-    """torchvision's RetinaNet whose training loss is computed batch-wise (same values, no per-image syncs)."""
+    """torchvision's RetinaNet whose training loss is computed batch-wise (same values, no per-image syncs).
+
+    Hard negatives: a target row whose label is negative, ``-1 - k``, is a prediction of class ``k`` a
+    person rejected. It never matches an anchor; background anchors overlapping it by IoU >=
+    ``HARD_NEGATIVE_IOU`` get ``hard_negative_weight`` times the focal loss in column ``k`` (their
+    negative term: the target there is 0). With weight 1 such rows change nothing, and ``TrainStep``
+    only adds them when the weight is not 1 (``with_rejected``).
+    """
+
+    hard_negative_weight: float = 1.0
 
     def compute_loss(
         self, targets: list[dict[str, Tensor]], head_outputs: dict[str, Tensor], anchors: list[Tensor]
     ) -> dict[str, Tensor]:
         matched = match_anchors(targets, anchors, self.proposal_matcher)
+        weights = None
+        if self.hard_negative_weight != 1.0:
+            num_classes = head_outputs["cls_logits"].shape[-1]
+            weights = hard_negative_weights(targets, anchors, matched, num_classes, self.hard_negative_weight)
         return {
-            "classification": self.head.classification_head.compute_loss(targets, head_outputs, matched),
+            "classification": self.head.classification_head.compute_loss(targets, head_outputs, matched,
+                                                                         weights=weights),
             "bbox_regression": box_regression_loss(self.head.regression_head, targets, head_outputs, anchors, matched),
         }
+
+
+def with_rejected(target: dict[str, Tensor]) -> dict[str, Tensor]:
+    """``{"boxes", "labels"}`` of a dataset target with its ``rejected_boxes`` appended as labels ``-1 - k``
+    (the model's hard-negative rows); the target unchanged when it has none."""
+    if "rejected_boxes" not in target or target["rejected_boxes"].shape[0] == 0:
+        return {"boxes": target["boxes"], "labels": target["labels"]}
+    return {"boxes": torch.cat([target["boxes"], target["rejected_boxes"]]),
+            "labels": torch.cat([target["labels"], -1 - target["rejected_labels"]])}
+
+
+def hard_negative_weights(
+    targets: list[dict[str, Tensor]], anchors: list[Tensor], matched: Tensor, num_classes: int, weight: float
+) -> Tensor:
+    """Per-anchor, per-class loss weights ``(N, A, num_classes)``: ``weight`` where a background anchor
+    (``matched == -1``) overlaps a rejected row of that class by IoU >= ``HARD_NEGATIVE_IOU``, else 1."""
+    anchors_t = torch.stack(anchors)
+    hit = anchors_t.new_zeros((matched.shape[0], matched.shape[1], num_classes))
+    for i, t in enumerate(targets):
+        if t["boxes"].shape[0] == 0:
+            continue
+        rejected = t["labels"] < 0
+        close = (box_iou(t["boxes"], anchors_t[i]) >= HARD_NEGATIVE_IOU) & rejected[:, None]  # (G, A)
+        classes = F.one_hot((-1 - t["labels"]).clamp(min=0, max=num_classes - 1), num_classes) * rejected[:, None]
+        hit[i] = (close.to(hit.dtype).T @ classes.to(hit.dtype)).clamp(max=1)  # (A, K): 1 where any row hits
+    hit = hit * (matched == BELOW_LOW_THRESHOLD)[..., None]
+    return 1.0 + (weight - 1.0) * hit
 
 
 def padded(targets: list[dict[str, Tensor]], key: str, like: Tensor) -> Tensor:
@@ -66,7 +110,10 @@ def match_anchors(targets: list[dict[str, Tensor]], anchors: list[Tensor], match
     quality = anchors_t.new_full((num_images, most_boxes, num_anchors), -1.0)
     for i, t in enumerate(targets):  # one IoU matrix per image: no sync, and no (N, G, A, 2) temporary
         if t["boxes"].shape[0]:
-            quality[i, : t["boxes"].shape[0]] = box_iou(t["boxes"], anchors_t[i])
+            iou = box_iou(t["boxes"], anchors_t[i])
+            if "labels" in t:  # rejected predictions (label < 0) are no boxes to match: like padding
+                iou = torch.where((t["labels"] < 0)[:, None], -1.0, iou)
+            quality[i, : t["boxes"].shape[0]] = iou
     matched_vals, matches = quality.max(dim=1)
     all_matches = matches
     matches = torch.where(matched_vals < matcher.low_threshold, BELOW_LOW_THRESHOLD, matches)

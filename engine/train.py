@@ -207,6 +207,9 @@ class _Run:
             carried = init_from_checkpoint(model, init_ckpt, self.class_names)
             logger.info("initialised from %s (%d of %d classes carried over)",
                         cfg.init_checkpoint, carried, len(self.class_names))
+        hard_negatives = cfg.hard_negative_weight != 1.0 and hasattr(model, "hard_negative_weight")
+        if hard_negatives:
+            model.hard_negative_weight = float(cfg.hard_negative_weight)
         self.frozen = []
         if (pretrained != "none" or init_ckpt is not None) and cfg.batch_size < SMALL_BATCH:
             self.frozen = frozen_batchnorms(model)
@@ -227,7 +230,8 @@ class _Run:
         optimizer = build_optimizer(model, cfg)
         scheduler = build_scheduler(optimizer, cfg, self.total_steps)
         self.step = TrainStep(model, optimizer, scheduler, device=self.device, amp=cfg.amp,
-                              grad_clip=cfg.grad_clip, max_bad_steps=cfg.max_bad_steps)
+                              grad_clip=cfg.grad_clip, max_bad_steps=cfg.max_bad_steps,
+                              hard_negatives=hard_negatives)
         self.state = RunState()
         if resume_ckpt is not None:
             self.state = restore_run(resume_ckpt, model=model, optimizer=optimizer, scheduler=scheduler,

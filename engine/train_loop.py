@@ -43,6 +43,7 @@ class TrainStep:
         amp: bool,
         grad_clip: float,
         max_bad_steps: int = 5,
+        hard_negatives: bool = False,
     ) -> None:
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.device = device
@@ -54,11 +55,16 @@ class TrainStep:
         self.num_skipped = 0
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.channels_last = device.type == "cuda"
+        self.hard_negatives = hard_negatives  # pass rejected predictions to the loss (RetinaLabNet)
 
     def __call__(self, images: list[torch.Tensor], targets: list[dict]) -> dict[str, float]:
         """Train on one batch; returns ``{"classification", "bbox_regression", "total", "skipped"}``."""
         non_blocking = self.device.type == "cuda"
         images = [img.to(self.device, non_blocking=non_blocking) for img in images]
+        if self.hard_negatives:
+            from engine.retinanet_loss import with_rejected
+
+            targets = [with_rejected(t) for t in targets]
         targets = [
             {"boxes": t["boxes"].to(self.device, non_blocking=non_blocking),
              "labels": t["labels"].to(self.device, non_blocking=non_blocking)}

@@ -109,12 +109,17 @@ class Detection:
 
 @dataclass(frozen=True)
 class AnnotatedImage:
-    """One image of a dataset: path relative to the dataset's image root, size, and its boxes."""
+    """One image of a dataset: path relative to the dataset's image root, size, and its boxes.
+
+    ``rejected``: predictions a person rejected on this image (known background, never labels);
+    training may weigh them as hard negatives (``TrainConfig.hard_negative_weight``).
+    """
 
     path: str
     width: int
     height: int
     boxes: tuple[Box, ...] = ()
+    rejected: tuple[Box, ...] = ()
 
 
 @dataclass(frozen=True)

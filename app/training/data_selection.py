@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.fsutil import write_text_atomic
+from engine.io.coco import REJECTED_KEY
 from engine.types import Annotations
 
 
@@ -24,7 +25,11 @@ def to_coco(ann: Annotations) -> dict[str, Any]:
     category_id = {name: k + 1 for k, name in enumerate(ann.class_names)}
     images, annotations = [], []
     for index, img in enumerate(ann.images, start=1):
-        images.append({"id": index, "file_name": str(Path(ann.root) / img.path), "width": img.width, "height": img.height})
+        entry = {"id": index, "file_name": str(Path(ann.root) / img.path), "width": img.width, "height": img.height}
+        if img.rejected:  # hard negatives travel with their image; other COCO readers ignore the key
+            entry[REJECTED_KEY] = [{"bbox": [b.x1, b.y1, b.width, b.height], "category_id": category_id[b.label]}
+                                   for b in img.rejected if b.label in category_id]
+        images.append(entry)
         for box in img.boxes:
             annotations.append({
                 "id": len(annotations) + 1,

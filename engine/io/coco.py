@@ -36,6 +36,7 @@ from engine.types import AnnotatedImage, Annotations, Box
 log = logging.getLogger(__name__)
 
 COCO_JSON_NAME = "annotations.json"
+REJECTED_KEY = "retinalab_rejected"  # per image: rejected predictions (hard negatives), see _rejected_boxes
 
 
 def find_coco_json(path: Path) -> Path:
@@ -186,17 +187,39 @@ def read_coco(path: str | Path) -> Annotations:
         boxes = clean_boxes(
             boxes_by_image[img["id"]], width, height, f"{where} image {file_name}", warnings
         )
+        rejected = _rejected_boxes(img, cat_names, width, height)
         if rel in seen:
             warnings.append(f"{where}: image {file_name} listed twice; boxes merged")
             prev = images[seen[rel]]
-            images[seen[rel]] = AnnotatedImage(prev.path, prev.width, prev.height, prev.boxes + boxes)
+            images[seen[rel]] = AnnotatedImage(prev.path, prev.width, prev.height, prev.boxes + boxes,
+                                               prev.rejected + rejected)
             continue
         seen[rel] = len(images)
-        images.append(AnnotatedImage(rel, width, height, boxes))
+        images.append(AnnotatedImage(rel, width, height, boxes, rejected))
     if missing:
         warnings.append(f"{where}: {missing} of {len(raw_images)} listed images not found under {root}")
     log.debug("read COCO %s: %d images, %d classes", json_path, len(images), len(class_names))
     return Annotations(root, tuple(class_names), tuple(images), tuple(warnings))
+
+
+def _rejected_boxes(img: dict[str, Any], cat_names: dict[Any, str], width: int, height: int) -> tuple[Box, ...]:
+    """The image's ``REJECTED_KEY`` entries (``{"bbox": [x, y, w, h], "category_id": k}``): predictions
+    a person rejected, which RetinaLab's training snapshot carries as hard negatives. Other COCO
+    readers ignore the key; malformed entries, unknown classes and degenerate boxes are skipped."""
+    out = []
+    entries = img.get(REJECTED_KEY)
+    for entry in entries if isinstance(entries, list) else ():
+        label = cat_names.get(entry.get("category_id")) if isinstance(entry, dict) else None
+        bbox = entry.get("bbox") if label is not None else None
+        values = [parse_float(v) for v in bbox] if isinstance(bbox, list) else []
+        if len(values) != 4 or any(v is None for v in values):
+            continue
+        x, y, w, h = values  # type: ignore[misc]
+        box = Box(x, y, x + w, y + h, label)
+        box = box.clipped(width, height) if width and height else box
+        if not box.is_degenerate(1.0):
+            out.append(box)
+    return tuple(out)
 
 
 def _size(img: dict[str, Any], image_path: Path, where: str, warnings: list[str]) -> tuple[int, int]:

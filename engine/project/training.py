@@ -35,7 +35,8 @@ class TrainingMixin:
         """The project's labels as one consistent ``Annotations`` (root = the project folder).
 
         Labels only: confirmed boxes (manual, accepted, edited; ``engine.project.labels``); pending
-        and rejected predictions are left out. ``reviewed_only``: only images with status ``reviewed``.
+        and rejected predictions are no boxes (rejected ones ride along in ``AnnotatedImage.rejected``,
+        known background that training may weigh as hard negatives). ``reviewed_only``: only images with status ``reviewed``.
         Missing images, and images whose size cannot be read, are left out with a warning. Class
         names are in class order, unused classes included. What a training run reads is
         ``training_data``, which also leaves out images still holding pending predictions.
@@ -56,11 +57,18 @@ class TrainingMixin:
                 f"AND i.missing = 0 {status_sql} ORDER BY b.image_id, b.id").fetchall()
             pending_ids = {r[0] for r in conn.execute(
                 "SELECT DISTINCT image_id FROM boxes WHERE source = 'predicted' AND rejected = 0")}
+            rejected_rows = conn.execute(
+                f"SELECT b.image_id, {BOX_COLUMNS} FROM boxes b JOIN classes c ON c.id = b.class_id "
+                f"JOIN images i ON i.id = b.image_id WHERE b.rejected = 1 AND i.missing = 0 {status_sql} "
+                "ORDER BY b.image_id, b.id").fetchall()
             missing = conn.execute(
                 f"SELECT COUNT(*) FROM images i WHERE i.missing = 1 {status_sql}").fetchone()[0]
         by_image: dict[int, list[Box]] = defaultdict(list)
         for row in rows:
             by_image[row[0]].append(row_to_box(row[1:]))
+        rejected: dict[int, list[Box]] = defaultdict(list)  # known background, never labels
+        for row in rejected_rows:
+            rejected[row[0]].append(row_to_box(row[1:]))
         warnings: list[str] = []
         if missing:
             warnings.append(f"{missing} missing image(s) left out (their boxes are kept in the project)")
@@ -74,7 +82,8 @@ class TrainingMixin:
                 except (ImageLoadError, ProjectError) as exc:
                     warnings.append(f"{path}: left out, size unreadable ({exc})")
                     continue
-            out.append(AnnotatedImage(path, int(width), int(height), tuple(by_image.get(image_id, ()))))
+            out.append(AnnotatedImage(path, int(width), int(height), tuple(by_image.get(image_id, ())),
+                                      tuple(rejected.get(image_id, ()))))
             if status == "reviewed":
                 reviewed.add(path)
             if image_id in pending_ids:
