@@ -139,7 +139,8 @@ def annotate_round(project: Any, records: Sequence[Any], truth: dict[str, tuple]
 
 def fine_tune(project: Any, run_dir: Path, *, init: str | None, args: argparse.Namespace, epochs: int,
               clock: BudgetClock) -> tuple[Any, Any, float]:
-    """One Train-panel run on the project's reviewed images; returns (fit result, val split, seconds used)."""
+    """One Train-panel run on the project's reviewed images; returns (fit result, val split, seconds used),
+    the result None when the panel would refuse to train (too few labels)."""
     from app.training.data_selection import select_training_data, write_coco_snapshot
     from app.training.options import TrainOptions
     from engine.train import fit
@@ -151,8 +152,8 @@ def fine_tune(project: Any, run_dir: Path, *, init: str | None, args: argparse.N
     ann = select_training_data(project, options.scope)
     train, val = split_train_val(ann, val_fraction=options.val_fraction, seed=options.seed)
     check = check_training_data(train, val)
-    if not check.ok:
-        raise SystemExit(f"loop_sim: cannot train yet: {check.problem}")
+    if not check.ok:  # the panel refuses to start; the person labels the next round first
+        return None, val, 0.0
     train_json, val_json = write_coco_snapshot(train, val, run_dir)
     config = options.to_config(data=str(train_json), val=str(val_json), out=str(run_dir), init_checkpoint=init)
     if args.hard_negatives == "on":
@@ -231,21 +232,24 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             epochs = 10 if rate is None else max(1, min(10, int(args.round_budget_s / (rate * max(1, n_train)))))
             result, val, used = fine_tune(project, work / f"run{rounds}", init=current or init, args=args,
                                           epochs=epochs, clock=clock)
-            if result.epochs_completed:
+            if result is None:
+                kept, new = "none", None
+            elif result.epochs_completed:
                 rate = used / (result.epochs_completed * max(1, n_train))
-            new = result.best_path or result.last_path
-            kept = "new"
+            if result is not None:
+                new, kept = result.best_path or result.last_path, "new"
             if current is not None and new is not None:
                 before = evaluate_ckpt(current, val, args.device)["AP"]
-                after = result.metrics.get("AP", evaluate_ckpt(new, val, args.device)["AP"])
+                after = result.metrics["AP"] if "AP" in result.metrics else evaluate_ckpt(new, val, args.device)["AP"]
                 if after < before:
                     kept, new = "old", current
             current = new or current
-            metrics = evaluate_ckpt(current, test, args.device)
+            if new is not None or rounds == 1:
+                metrics = evaluate_ckpt(current, test, args.device)
             loop_s, manual_s = costs.seconds(total), costs.manual_seconds(total["boxes"])
             print(f"{rounds:5d} {done:6d} " + " ".join(f"{counts[a]:7d}" for a in ACTIONS)
                   + f" {costs.seconds(counts):7.0f} {costs.manual_seconds(counts['boxes']):8.0f}"
-                  + f" {manual_s / max(loop_s, 1e-9):6.2f} {result.epochs_completed:3d}/{epochs:<3d}"
+                  + f" {manual_s / max(loop_s, 1e-9):6.2f} {result.epochs_completed if result else 0:3d}/{epochs:<3d}"
                   + f" {used:6.0f}  {kept:4s} {metrics['AP']:8.3f} {metrics['AP50']:9.3f}", flush=True)
     loop_s, manual_s = costs.seconds(total), costs.manual_seconds(total["boxes"])
     ratio = manual_s / loop_s if loop_s > 0 else math.inf
@@ -254,7 +258,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     images = min(len(records), rounds * args.round_size)
     print(f"effort_ratio={ratio:.2f} final_AP50={metrics['AP50']:.3f} images={images} rounds={rounds}", flush=True)
     return {"effort_ratio": ratio, "final_AP50": metrics["AP50"], "images": images, "rounds": rounds,
-            "actions": dict(total)}
+            "actions": {key: total[key] for key in (*ACTIONS, "boxes")}}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
