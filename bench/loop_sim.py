@@ -19,7 +19,7 @@ from ``--init``: the shipped compact demo model (``resources/models/retinanet_mo
 what a fresh app offers as "the current model"; its class head is rebuilt for the dataset's classes by
 name, as ``retinalab train --init`` does) or ``scratch``. Epochs are the panel's default (10) or fewer
 when the previous round's speed says they would not fit the budget; ``fit`` is stopped at the budget
-in any case. On the CPU the budget counts the process's CPU seconds per thread (an idle core's wall
+in any case (`--seconds-per-image` fixes the speed that decides the epochs). On the CPU the budget counts the process's CPU seconds per thread (an idle core's wall
 time: runs side by side on a loaded machine stay comparable); on CUDA, wall seconds.
 
     python bench/loop_sim.py --data ../shared/datasets/raccoon --format voc --round-size 20 \
@@ -70,6 +70,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--init", default=str(SHIPPED_MODEL), help="checkpoint the first fine-tune starts from, or 'scratch'")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--seconds-per-image", type=float, default=None,
+                   help="training seconds per image and epoch used to choose each round's epochs (default: "
+                        "measured in the previous round); fixing it gives side-by-side runs the same epochs")
     p.add_argument("--max-rounds", type=int, default=0, help="stop after this many rounds (0: the whole pool)")
     p.add_argument("--keep", type=Path, help="keep the project and runs in this folder instead of a temporary one")
     args = p.parse_args(argv)
@@ -229,12 +232,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             total.update(counts)
             done = min(start + args.round_size, len(records))
             n_train = round(done * 0.8)
-            epochs = 10 if rate is None else max(1, min(10, int(args.round_budget_s / (rate * max(1, n_train)))))
+            if args.seconds_per_image:
+                rate = args.seconds_per_image
+            # the panel's 10 epochs, or as many as 90 % of the budget holds (fit is stopped at 100 % anyway)
+            epochs = 10 if rate is None else max(1, min(10, int(0.9 * args.round_budget_s / (rate * max(1, n_train)))))
             result, val, used = fine_tune(project, work / f"run{rounds}", init=current or init, args=args,
                                           epochs=epochs, clock=clock)
             if result is None:
                 kept, new = "none", None
-            elif result.epochs_completed:
+            elif result.epochs_completed and not args.seconds_per_image:
                 rate = used / (result.epochs_completed * max(1, n_train))
             if result is not None:
                 new, kept = result.best_path or result.last_path, "new"
