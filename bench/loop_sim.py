@@ -112,16 +112,6 @@ class BudgetClock:
         return time.perf_counter() if self.cuda else time.process_time() / self.threads
 
 
-def mark_reviewed(project: Any, image: Any) -> None:
-    """What Space does in the app: the image is reviewed; predictions hidden below the slider were not
-    vouched for and leave the image (they are never labels)."""
-    hidden = [b for b in project.boxes(image) if b.source == "predicted"]
-    with project.transaction():
-        for box in hidden:
-            project.delete_box(box.id)
-        project.set_status(image, "reviewed")
-
-
 def annotate_round(project: Any, records: Sequence[Any], truth: dict[str, tuple], detector: Any,
                    *, detect_thresh: float, view_thresh: float) -> Counter[str]:
     """Predict, correct and mark reviewed every image of ``records``; returns the actions done."""
@@ -134,7 +124,7 @@ def annotate_round(project: Any, records: Sequence[Any], truth: dict[str, tuple]
                  if b.source == "predicted" and b.score is not None and b.score >= view_thresh]
         corrections = plan_corrections(shown, truth[rec.path])
         apply_corrections(project, rec, corrections)
-        mark_reviewed(project, rec)
+        project.mark_reviewed(rec, score_thresh=view_thresh)  # Space: hidden predictions leave the image
         counts.update(count_actions(corrections))
         counts["boxes"] += len(truth[rec.path])
     return counts
@@ -144,7 +134,7 @@ def fine_tune(project: Any, run_dir: Path, *, init: str | None, args: argparse.N
               clock: BudgetClock) -> tuple[Any, Any, float]:
     """One Train-panel run on the project's reviewed images; returns (fit result, val split, seconds used),
     the result None when the panel would refuse to train (too few labels)."""
-    from app.training.data_selection import select_training_data, write_coco_snapshot
+    from app.training.data_selection import write_coco_snapshot
     from app.training.options import TrainOptions
     from engine.train import fit
     from engine.train_data_check import check_training_data, split_train_val
@@ -152,7 +142,7 @@ def fine_tune(project: Any, run_dir: Path, *, init: str | None, args: argparse.N
     options = TrainOptions(epochs=epochs, image_size=args.image_size, num_threads=args.threads,
                            device=args.device, seed=args.seed,
                            start_from="current" if init else "scratch")
-    ann = select_training_data(project, options.scope)
+    ann = project.training_data(options.scope)  # what the Train panel trains on: labels of reviewed images
     train, val = split_train_val(ann, val_fraction=options.val_fraction, seed=options.seed)
     check = check_training_data(train, val)
     if not check.ok:  # the panel refuses to start; the person labels the next round first

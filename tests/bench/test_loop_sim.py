@@ -47,9 +47,6 @@ def test_each_proposal_gets_the_action_a_careful_person_would_take() -> None:
 def test_corrections_become_store_edits_with_provenance_and_the_reviewed_image_holds_the_truth(tmp_path) -> None:
     from PIL import Image
 
-    from loop_sim import mark_reviewed
-
-    from app.training.data_selection import select_training_data
     from engine.project import Project
 
     Image.new("RGB", (320, 320), "gray").save(tmp_path / "a.jpg")
@@ -62,7 +59,7 @@ def test_corrections_become_store_edits_with_provenance_and_the_reviewed_image_h
                                         Detection(150, 150, 170, 170, "cat", 0.1)])  # hidden below the slider
         shown = [b for b in project.boxes(image) if b.score >= 0.3]
         apply_corrections(project, image, plan_corrections(shown, truth))
-        mark_reviewed(project, image)
+        project.mark_reviewed(image, score_thresh=0.3)
         boxes = sorted(project.boxes(image), key=lambda b: b.xyxy)
         assert [(b.xyxy, b.label, b.source) for b in boxes] == [
             ((0.0, 200.0, 100.0, 298.0), "dog", "edited"),     # relabelled
@@ -72,7 +69,7 @@ def test_corrections_become_store_edits_with_provenance_and_the_reviewed_image_h
         ]
         assert [b.xyxy for b in project.rejected_boxes(image)] == [(250.0, 250.0, 300.0, 300.0)]
         assert project.image(image.id).status == "reviewed"
-        trained = select_training_data(project).images[0]
+        trained = project.training_data().images[0]
         assert len(trained.boxes) == 4 and len(trained.rejected) == 1  # the hidden prediction is gone
 
 

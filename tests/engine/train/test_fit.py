@@ -173,3 +173,22 @@ def test_unreadable_image_mid_training_is_skipped_and_counted(tiny_data: Path, t
     assert result.status == "finished", result.message
     assert rec.events[-1].images_skipped >= 2  # once in training, once in validation
     assert (tmp_path / "o" / "best.pt").is_file()
+
+
+def test_fit_weighs_rejected_predictions_only_when_asked(tiny_data: Path, tmp_path: Path) -> None:
+    # the same data with a rejected prediction on every image (the key the Train panel's snapshot writes)
+    coco = json.loads((tiny_data / "annotations.json").read_text())
+    for img in coco["images"]:
+        img["file_name"] = str(tiny_data / img["file_name"])
+        img["retinalab_rejected"] = [{"bbox": [0, 0, img["width"], img["height"] * 0.75], "category_id": 1}]
+    data = tmp_path / "with_rejected.json"
+    data.write_text(json.dumps(coco))
+    first_losses = {}
+    for weight in (1.0, 4.0):
+        rec = Recorder(stop_after_batches=1)
+        fit(_config(data, tmp_path / f"w{weight}", hard_negative_weight=weight), on_event=rec,
+            should_stop=rec.should_stop)
+        first_losses[weight] = rec.kinds("batch_end")[0].losses
+    # the first step sees the same weights and images: only the classification term grows
+    assert first_losses[4.0]["classification"] > first_losses[1.0]["classification"]
+    assert first_losses[4.0]["bbox_regression"] == pytest.approx(first_losses[1.0]["bbox_regression"])
