@@ -8,8 +8,8 @@ classes agree, and cleans boxes (degenerate or unknown-class boxes dropped and c
 ``target = {"boxes": FloatTensor[N, 4] XYXY pixels of the transformed image, "labels": Int64Tensor[N]
 (indices into class_names), "image_id": int, "orig_size": (H, W)}``, plus ``"rejected_boxes"`` /
 ``"rejected_labels"`` (same layout) when the image carries rejected predictions (hard negatives, see
-``AnnotatedImage.rejected``); images without boxes stay as negatives (N = 0). An image that fails to load yields ``None``; ``collate_detections`` drops it and
-counts it, so training goes on. ``EpochSampler`` shuffles per epoch with a seed, shards across
+``AnnotatedImage.rejected``); images without boxes stay as negatives (N = 0). An image that fails
+to load yields ``None``; ``collate_detections`` drops it and counts it, so training goes on. ``EpochSampler`` shuffles per epoch with a seed, shards across
 DDP ranks and can skip the batches already done before a resume.
 """
 

@@ -36,8 +36,8 @@ class TrainingMixin:
 
         Labels only: confirmed boxes (manual, accepted, edited; ``engine.project.labels``); pending
         and rejected predictions are no boxes (rejected ones ride along in ``AnnotatedImage.rejected``,
-        known background that training may weigh as hard negatives). ``reviewed_only``: only images with status ``reviewed``.
-        Missing images, and images whose size cannot be read, are left out with a warning. Class
+        known background that training may weigh as hard negatives). ``reviewed_only``: only images
+        with status ``reviewed``. Missing images, and images whose size cannot be read, are left out with a warning. Class
         names are in class order, unused classes included. What a training run reads is
         ``training_data``, which also leaves out images still holding pending predictions.
         """
