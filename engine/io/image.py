@@ -184,6 +184,25 @@ def _decode_jpeg_cv2(data: bytes, width: int, height: int, path: Path) -> np.nda
     return rgb
 
 
+LARGE_PNG_PIXELS = 40_000_000
+"""Plain RGB PNGs this large decode through OpenCV straight into the array: Pillow holds them at
+4 bytes a pixel and then copies, 1.9 GB instead of 1.2 GB at 14000 x 14000 (same pixels: PNG is lossless)."""
+
+
+def _decode_png_cv2(data: bytes, width: int, height: int) -> np.ndarray | None:
+    """OpenCV decode of an opaque RGB PNG; None to fall back to Pillow."""
+    try:
+        import cv2
+
+        rgb = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION)
+    except Exception:
+        log.debug("OpenCV could not decode a PNG; falling back to Pillow", exc_info=True)
+        return None
+    if rgb is None or rgb.dtype != np.uint8 or rgb.shape != (height, width, 3):
+        return None
+    return rgb
+
+
 def _scale_to_uint8(a: np.ndarray, *, bits16: bool) -> np.ndarray:
     """Map a single-channel integer or float array to uint8 without clipping the usual ranges."""
     if bits16:
@@ -271,6 +290,9 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     rgb = None
     if im.format in ("JPEG", "MPO"):  # MPO: multi-picture JPEG from cameras; first frame
         rgb = _decode_jpeg_cv2(data, im.width, im.height, path)
+    elif (im.format == "PNG" and im.mode == "RGB" and "transparency" not in im.info
+          and im.width * im.height >= LARGE_PNG_PIXELS):
+        rgb = _decode_png_cv2(data, im.width, im.height)
     if rgb is None:
         return _decode_pil(im, path, orientation)
     im.close()

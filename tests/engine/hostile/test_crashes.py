@@ -312,3 +312,27 @@ def test_huge_images_are_shrunk_in_8_bit_before_the_model(monkeypatch: pytest.Mo
     # the float tensor is made from at most 2 x 64 px, not from 3000 x 2000 (24 MB as float, 290 MB at 14000 px)
     assert seen and max(max(shape[:2]) for shape in seen) <= 128
     assert all(0 <= d.x1 < d.x2 <= 2000 and 0 <= d.y1 < d.y2 <= 3000 for d in dets)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGB16"])
+def test_large_pngs_decode_to_the_same_pixels_by_the_leaner_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                mode: str) -> None:
+    from PIL import Image
+
+    from engine.io import image as image_mod
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "a.png"
+    if mode == "RGB":
+        Image.fromarray(rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)).save(path)
+    else:  # 48-bit colour: Pillow reads it as RGB (high bytes), so must OpenCV
+        import cv2
+
+        cv2.imwrite(str(path), rng.integers(0, 65536, (37, 53, 3), dtype=np.uint16))
+    pillow = load_image(path)
+    calls = []
+    real = image_mod._decode_png_cv2
+    monkeypatch.setattr(image_mod, "LARGE_PNG_PIXELS", 1)
+    monkeypatch.setattr(image_mod, "_decode_png_cv2", lambda *a: calls.append(1) or real(*a))
+    np.testing.assert_array_equal(load_image(path), pillow)
+    assert calls
