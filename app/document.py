@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from app import commands
+from app import commands, review
 from engine.types import Box, Detection, ImageRecord
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ class Document(QObject):
     current_label_changed = Signal(str)
     score_thresh_changed = Signal(float)
     status_changed = Signal(int, str)
+    review_undone = Signal(int)  # image id: a review of an image no longer shown was undone
     saved = Signal(str)
     save_failed = Signal(str)
 
@@ -84,14 +85,18 @@ class Document(QObject):
         """Show ``record`` with its decoded ``pixels`` (H, W, 3) uint8 RGB and stored ``boxes``.
 
         ``error`` (with ``pixels`` None) says why the image is unreadable; the canvas shows it.
-        The undo stack is per image: it is cleared here.
+        The undo stack is per image: it is cleared here, except that a review just made on the image
+        being left stays undoable (Space reviews and moves on; see ``app.review``).
         """
+        carried = review.carry(self.undo_stack, record.id if record is not None else None)
         self.undo_stack.clear()
         self.record = record
         self.pixels = pixels
         self.error = error
         self._boxes = {int(b.id): b for b in boxes if b.id is not None}
         self._selected = []
+        if carried is not None:
+            self.undo_stack.push(carried)  # already applied in the store: pushing changes nothing
         self.image_changed.emit()
         self.boxes_changed.emit()
         self.selection_changed.emit()
@@ -319,7 +324,14 @@ class Document(QObject):
             self.undo_stack.push(commands.SetPredictionsCommand(self, list(detections), model_id))
 
     def mark_reviewed(self) -> None:
-        self.set_status("reviewed")
+        """"What I see is right", one undoable step: the predictions shown at the score slider's
+        value become accepted, the hidden ones are dropped, and the status becomes reviewed."""
+        record = self.record
+        if record is None:
+            return
+        if record.status == "reviewed" and not any(b.source == "predicted" for b in self._boxes.values()):
+            return
+        self.undo_stack.push(review.ReviewCommand(self, self.score_thresh))
 
     def set_status(self, status: str) -> None:
         """Set the current image's status ("new" | "predicted" | "reviewed"); not undoable."""
