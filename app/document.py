@@ -53,7 +53,8 @@ class Document(QObject):
     current_label_changed = Signal(str)
     score_thresh_changed = Signal(float)
     status_changed = Signal(int, str)
-    review_undone = Signal(int)  # image id: a review of an image no longer shown was undone
+    review_undone = Signal(int)  # image id: a review of an image no longer shown was undone; connect
+    # it queued (showing an image clears the undo stack, which must not happen inside that undo)
     saved = Signal(str)
     save_failed = Signal(str)
 

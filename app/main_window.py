@@ -81,7 +81,9 @@ class MainWindow(QMainWindow):
         doc.saved.connect(status.on_saved)
         doc.save_failed.connect(status.on_save_failed)
         doc.status_changed.connect(nav.on_status_changed)
-        doc.review_undone.connect(nav.show_image)  # Ctrl+Z after Space: back to the restored image
+        # Ctrl+Z after Space: back to the restored image. Queued: showing an image clears the undo
+        # stack, which must not happen inside the undo that emitted this.
+        doc.review_undone.connect(nav.show_image, Qt.ConnectionType.QueuedConnection)
         for source in (nav, self.projects, models):
             source.message.connect(status.show_message)
         models.loading_changed.connect(status.on_model_loading)

@@ -58,7 +58,8 @@ class ModelController(QObject):
         self.worker = ModelWorker(factory)
         pool.start_service(self.worker)
         self.info: ModelInfo | None = None
-        self.requested_spec: ModelSpec | None = None  # the last load asked for (Train panel: current checkpoint)
+        self.requested_spec: ModelSpec | None = None  # the last load asked for
+        self.loaded_spec: ModelSpec | None = None  # the model on screen (the Train panel fine-tunes it)
         self.loading = False
         self.batch_running = False
         self.auto_detect = True
@@ -138,6 +139,7 @@ class ModelController(QObject):
     @Slot(object)
     def _on_worker_model_loaded(self, info: ModelInfo) -> None:
         self.info = info
+        self.loaded_spec = self.requested_spec
         self.loading = False
         self.loading_changed.emit(False)
         self.message.emit(

@@ -52,6 +52,8 @@ class TrainingIntegration(QObject):
         if model_controller is not None:
             model_controller.model_ready.connect(self._on_models_model_ready)
             model_controller.model_failed.connect(self._on_models_model_failed)
+            if getattr(model_controller, "info", None) is not None:  # loaded before the panel existed
+                self._note_current_model(model_controller.info)
         window.installEventFilter(self)
         app = QCoreApplication.instance()
         if app is not None:
@@ -101,13 +103,18 @@ class TrainingIntegration(QObject):
         self._redetect_pending = True
         self.models.load_checkpoint(path)  # queued to the model worker: loads off the GUI thread
 
+    def _note_current_model(self, info: Any) -> None:
+        """Tell the panel which model is on screen: fine-tuning starts from it."""
+        spec = getattr(self.models, "loaded_spec", None) or getattr(self.models, "requested_spec", None)
+        title = getattr(info, "title", None)
+        if spec is not None and getattr(spec, "kind", "") == "checkpoint":
+            self.panel.set_current_model(str(spec.source), title)
+        elif spec is not None:
+            self.panel.set_current_model(None, title, coco_arch=str(spec.source))
+
     @Slot(object)
     def _on_models_model_ready(self, info: Any) -> None:
-        spec = getattr(self.models, "requested_spec", None)
-        if spec is not None and getattr(spec, "kind", "") == "checkpoint":
-            self.panel.set_current_model(str(spec.source), getattr(info, "title", None))
-        elif spec is not None:
-            self.panel.set_current_model(None, getattr(info, "title", None))
+        self._note_current_model(info)
         if self._redetect_pending:
             self._redetect_pending = False
             self.panel.message.setText(f"Now detecting with {getattr(info, 'title', 'the new model')}.")

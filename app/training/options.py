@@ -72,19 +72,31 @@ class TrainOptions:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     def to_config(
-        self, *, data: str, out: str, val: str | None, fmt: str = "coco", init_checkpoint: str | None = None
+        self, *, data: str, out: str, val: str | None, fmt: str = "coco", init_checkpoint: str | None = None,
+        current_arch: str | None = None,
     ) -> TrainConfig:
-        """The ``TrainConfig`` for these options; ``init_checkpoint`` only counts for "current"."""
+        """The ``TrainConfig`` for these options.
+
+        "The current model" is the model on screen: a checkpoint (``init_checkpoint``; its own arch is
+        used) or torchvision's COCO detector of ``current_arch`` (fine-tuned from those weights).
+        Raises ``ValueError`` when "current" is chosen and neither is given.
+        """
         pretrained = {"coco": "coco", "imagenet": "imagenet"}.get(self.start_from, "none")
-        init = init_checkpoint if self.start_from == "current" else None
-        if self.start_from == "current" and init is None:
-            pretrained = "coco"  # the current model is torchvision's COCO detector, not a checkpoint
+        arch, init = self.arch, None
+        if self.start_from == "current":
+            if init_checkpoint is not None:
+                init = init_checkpoint
+            elif current_arch is not None:
+                arch, pretrained = current_arch, "coco"
+            else:
+                raise ValueError("no model is loaded to fine-tune: load one (Model menu) or choose "
+                                 "another starting point")
         return TrainConfig(
             data=data,
             out=out,
             format=fmt,
             val=val,
-            arch=self.arch,
+            arch=arch,
             pretrained=pretrained,
             init_checkpoint=init,
             epochs=self.epochs,
@@ -237,5 +249,5 @@ class TrainOptionsForm(QWidget):
 
     def set_current_model_available(self, title: str | None) -> None:
         """Name the current model in the "Start from" choice (or say there is none)."""
-        text = f"The current model: {title}" if title else "The current model (none loaded: COCO)"
+        text = f"The current model: {title}" if title else "The current model (none loaded yet)"
         self.start_from.setItemText(self.start_from.findData("current"), text)

@@ -5,7 +5,10 @@ and runs one :class:`TrainWorker` at a time on its own thread. Start takes a sna
 the GUI thread (one SQLite read) and checks it; too little data is refused with one sentence before
 any thread starts. Everything the worker reports arrives through queued signals, so the GUI thread
 never waits on training. Cancel stops after the current batch and keeps ``last.pt``; Resume continues
-that run. A finished model is recorded in the project's model history; "Use this model" emits
+that run. Fine-tuning starts from the model on screen (a checkpoint, the demo model, or torchvision's
+COCO detector), and "before" is that model's AP on the same validation images as "after"; when the new
+model scores lower the panel says so, and "Use this model" asks first (``app.training.verdict``). A
+finished model is recorded in the project's model history; "Use this model" emits
 ``model_chosen(path)`` for the app's model worker to hot-swap the detector.
 """
 
@@ -32,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.training.model_history import ModelHistoryWidget, fmt_metric, history_metrics
 from app.training.options import TrainOptionsForm
 from app.training.progress_view import ProgressView
+from app.training.verdict import ask_use_worse_model, worse_than_before
 from app.training.train_worker import FitFn, TrainJob, TrainOutcome, TrainThread, TrainWorker
 from engine.train_data_check import check_training_data, split_train_val
 from engine.types import TrainEvent
@@ -62,6 +66,8 @@ class TrainingPanel(QDockWidget):
         self._last_job: TrainJob | None = None
         self._outcome: TrainOutcome | None = None
         self._current_model: str | None = None
+        self._current_coco_arch: str | None = None
+        self.confirm_worse: Any = ask_use_worse_model  # (parent, text) -> bool; tests replace it
         self._metrics_before: dict[str, Any] = {}
         self._build()
         self._summary_timer = QTimer(self)
@@ -113,6 +119,7 @@ class TrainingPanel(QDockWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result = QLabel()
         self.result.setObjectName("train_result")
+        self.result.setWordWrap(True)
         self.start_button = QPushButton("Start training")
         self.start_button.setObjectName("start_button")
         self.start_button.clicked.connect(self.start)
@@ -149,9 +156,11 @@ class TrainingPanel(QDockWidget):
         self._project = project
         self.refresh()
 
-    def set_current_model(self, path: str | None, title: str | None = None) -> None:
-        """The detector now in use: a checkpoint path (fine-tuning starts from it) or None."""
+    def set_current_model(self, path: str | None, title: str | None = None, *, coco_arch: str | None = None) -> None:
+        """The detector now on screen, which fine-tuning starts from: a checkpoint ``path``, or
+        torchvision's COCO detector ``coco_arch`` (path None), or nothing (both None)."""
         self._current_model = path
+        self._current_coco_arch = None if path else coco_arch
         self.options_form.set_current_model_available(title or (Path(path).name if path else None))
         self.history.set_current(path)
 
@@ -188,6 +197,8 @@ class TrainingPanel(QDockWidget):
             self.summary.setText(f"Cannot read the project: {exc}")
             return
         text = check.summary()
+        for warning in train.warnings:  # e.g. reviewed images left out while predictions are pending
+            text += f"<br>{warning}"
         if check.problem:
             text += f"<br><span style='{_ERROR_STYLE}'>{check.problem}</span>"
         self.summary.setText(text)
@@ -236,13 +247,19 @@ class TrainingPanel(QDockWidget):
         while out.exists():
             out = out.with_name(f"{out.name.split('_')[0]}_{suffix}")
             suffix += 1
-        config = options.to_config(
-            data=str(out / "data" / "train.json"),
-            val=str(out / "data" / "val.json"),
-            out=str(out),
-            init_checkpoint=self._current_model,
-        )
-        job = TrainJob(config, train, val, evaluate_start=config.init_checkpoint is not None)
+        try:
+            config = options.to_config(
+                data=str(out / "data" / "train.json"),
+                val=str(out / "data" / "val.json"),
+                out=str(out),
+                init_checkpoint=self._current_model,
+                current_arch=self._current_coco_arch,
+            )
+        except ValueError as exc:
+            return self._refuse(f"Cannot start: {exc}.")
+        from_current = options.start_from == "current"
+        job = TrainJob(config, train, val, evaluate_start=from_current,
+                       coco_arch=self._current_coco_arch if from_current else None)
         self.progress_view.reset()
         self.progress_view.log(f"Training on {check.summary()} → {out}")
         self._launch(job)
@@ -322,12 +339,17 @@ class TrainingPanel(QDockWidget):
         self.message.setText(text)
         before, after = outcome.metrics_before, outcome.metrics_after
         if after:
-            self.result.setText(
-                f"Validation AP  before {fmt_metric(before.get('AP'))}  →  after {fmt_metric(after.get('AP'))}"
-                f"    (AP50 {fmt_metric(before.get('AP50'))} → {fmt_metric(after.get('AP50'))})"
-            )
+            text = (f"Validation AP  before {fmt_metric(before.get('AP'))}  →  after {fmt_metric(after.get('AP'))}"
+                    f"    (AP50 {fmt_metric(before.get('AP50'))} → {fmt_metric(after.get('AP50'))})")
+            worse = worse_than_before(outcome, self._num_val_images())
+            self.result.setStyleSheet(_ERROR_STYLE if worse else "")
+            self.result.setText(f"{text}<br>{worse}" if worse else text)
         if outcome.status == "finished" and outcome.best_checkpoint:
             self._record_model(outcome)
+
+    def _num_val_images(self) -> int | None:
+        val = self._last_job.val if self._last_job is not None else None
+        return None if val is None else len(val.images)
 
     def _record_model(self, outcome: TrainOutcome) -> None:
         project = self.project()
@@ -366,9 +388,14 @@ class TrainingPanel(QDockWidget):
     # -- using a model ---------------------------------------------------------------------------
     @Slot()
     def use_trained_model(self) -> None:
-        """Hot-swap the detector to the last run's best checkpoint."""
-        if self._outcome is not None and self._outcome.best_checkpoint:
-            self._choose(self._outcome.best_checkpoint)
+        """Hot-swap the detector to the last run's best checkpoint; asks first when it scored worse."""
+        outcome = self._outcome
+        if outcome is None or not outcome.best_checkpoint:
+            return
+        worse = worse_than_before(outcome, self._num_val_images())
+        if worse and not self.confirm_worse(self, worse):
+            return
+        self._choose(outcome.best_checkpoint)
 
     @Slot(str)
     def _on_history_model_chosen(self, path: str) -> None:

@@ -41,13 +41,15 @@ class TrainJob:
 
     ``train``/``val`` were taken from the project (and checked) on the GUI thread when Start was
     pressed; the user keeps editing the live project while the worker reads these frozen copies.
-    ``evaluate_start`` asks for the starting checkpoint's validation AP before training ("before").
+    ``evaluate_start`` asks for the current model's validation AP before training ("before"): the
+    starting checkpoint, or torchvision's COCO detector of ``coco_arch`` when that is the model in use.
     """
 
     config: TrainConfig
     train: Annotations | None = None
     val: Annotations | None = None
     evaluate_start: bool = False
+    coco_arch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,8 @@ class TrainWorker(QObject):
         try:
             self.log_written.emit(f"Preparing: {config.arch}, {config.epochs} epochs, device {config.device}")
             fit = self._prepare()
-            if self.job.evaluate_start and config.init_checkpoint and not self._stop.is_set():
-                before = self._evaluate(config.init_checkpoint, config.device)
+            if self.job.evaluate_start and not self._stop.is_set():
+                before = self._evaluate_current(config.device)
                 self.log_written.emit(f"Starting model: validation AP {before.get('AP', 0.0):.3f}")
             result = fit(config, on_event=self._on_event, should_stop=self.should_stop)
             outcome = self._outcome_from_result(result, before, started)
@@ -158,13 +160,18 @@ class TrainWorker(QObject):
 
         return fit
 
-    def _evaluate(self, checkpoint: str, device: str) -> Mapping[str, Any]:
+    def _evaluate_current(self, device: str) -> Mapping[str, Any]:
+        """The current model's AP on the validation images the run will be scored on ({} if none)."""
         from engine.evaluate import evaluate
         from engine.infer import Detector
 
-        if self.job.val is None:
+        checkpoint, coco_arch = self.job.config.init_checkpoint, self.job.coco_arch
+        if self.job.val is None or not (checkpoint or coco_arch):
             return {}
-        detector = Detector.from_checkpoint(checkpoint, device=device)
+        if checkpoint:
+            detector = Detector.from_checkpoint(checkpoint, device=device)
+        else:
+            detector = Detector.from_pretrained(coco_arch, device=device)
         return dict(evaluate(detector, self.job.val))
 
     def _outcome_from_result(self, result: Any, before: Mapping[str, Any], started: float) -> TrainOutcome:

@@ -94,6 +94,7 @@ def test_closing_mid_training_asks_stops_after_the_batch_and_then_closes(qtbot, 
     asked: list[bool] = []
     panel.integration.confirm_stop = lambda parent: asked.append(True) or False  # "No": keep training
     panel.show()
+    panel.options_form.set_options(panel.options_form.options().replace(start_from="scratch"))  # no model loaded
     assert panel.start()
     qtbot.waitUntil(lambda: len(batches) >= 2, timeout=20_000)
     window.close()
