@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from app import commands, review
+from app import commands, review_step
 from engine.types import Box, Detection, ImageRecord
 
 if TYPE_CHECKING:
@@ -87,9 +87,9 @@ class Document(QObject):
 
         ``error`` (with ``pixels`` None) says why the image is unreadable; the canvas shows it.
         The undo stack is per image: it is cleared here, except that a review just made on the image
-        being left stays undoable (Space reviews and moves on; see ``app.review``).
+        being left stays undoable (Space reviews and moves on; see ``app.review_step``).
         """
-        carried = review.carry(self.undo_stack, record.id if record is not None else None)
+        carried = review_step.carry(self.undo_stack, record.id if record is not None else None)
         self.undo_stack.clear()
         self.record = record
         self.pixels = pixels
@@ -332,7 +332,7 @@ class Document(QObject):
             return
         if record.status == "reviewed" and not any(b.source == "predicted" for b in self._boxes.values()):
             return
-        self.undo_stack.push(review.ReviewCommand(self, self.score_thresh))
+        self.undo_stack.push(review_step.ReviewCommand(self, self.score_thresh))
 
     def set_status(self, status: str) -> None:
         """Set the current image's status ("new" | "predicted" | "reviewed"); not undoable."""
