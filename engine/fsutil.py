@@ -19,6 +19,24 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, fsync and a rename; creates the folder.
+    A failed write leaves the previous file (if any) untouched and no temporary file behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
 def fsync_dir(folder: str | os.PathLike[str]) -> None:
     """Make a rename inside ``folder`` durable (POSIX); a no-op where folders cannot be opened (Windows)."""
     try:

@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("engine.cli.train", "train or fine-tune a RetinaNet"),
     "eval": ("engine.cli.eval", "COCO mAP of a checkpoint on a dataset"),
     "review": ("engine.cli.review", "list likely label errors: where a model disagrees with the labels"),
+    "export": ("engine.cli.export", "export a checkpoint to ONNX (runs with ONNX Runtime alone)"),
     "convert": ("engine.cli.convert", "convert a dataset between coco, voc and yolo"),
     "demo-data": ("engine.cli.demo_data", "write a synthetic detection dataset (COCO)"),
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -27,16 +28,19 @@ if TYPE_CHECKING:
     from engine.infer import Detector
 
 DEFAULT_COCO_ARCH = "retinanet_resnet50_fpn"
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images, video files")
-    parser.add_argument("--weights", metavar="CKPT", help="a RetinaLab checkpoint (.pt)")
+    parser.add_argument("--weights", metavar="CKPT", help="a RetinaLab checkpoint (.pt) or ONNX export (.onnx)")
     parser.add_argument("--arch", help=f"with --pretrained coco: torchvision's COCO model (default {DEFAULT_COCO_ARCH})")
     parser.add_argument("--pretrained", choices=("coco",), help="use torchvision's COCO weights instead of --weights")
     parser.add_argument("--json", metavar="OUT", help="write all detections as JSON to OUT ('-' for stdout)")
     parser.add_argument("--threshold", type=float, default=0.5, metavar="T", help="minimum score (default 0.5)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    parser.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
+                        help="what runs the network: auto (default: ONNX Runtime on the CPU), torch, onnxruntime")
     parser.add_argument("--batch-size", type=int, default=4, metavar="B", help="images per forward pass")
     parser.add_argument("--image-size", type=int, default=800, metavar="S",
                         help="with --pretrained coco: longer image side the model sees (default 800)")
@@ -158,8 +162,12 @@ def _load_detector(args: argparse.Namespace) -> Detector:
     from engine.infer import Detector
 
     if args.weights:
-        return Detector.from_checkpoint(args.weights, device=args.device)
-    return Detector.from_pretrained(args.arch or DEFAULT_COCO_ARCH, device=args.device, image_size=args.image_size)
+        detector = Detector.from_checkpoint(args.weights, device=args.device, backend=args.backend)
+    else:
+        detector = Detector.from_pretrained(args.arch or DEFAULT_COCO_ARCH, device=args.device,
+                                            image_size=args.image_size, backend=args.backend)
+    log.debug("running %s on %s with %s", detector.arch, detector.device, detector.backend_name)
+    return detector
 
 
 def _summary(record: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -20,12 +21,15 @@ from engine.types import Annotations
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", required=True, metavar="CKPT", help="a RetinaLab checkpoint (best.pt)")
+    parser.add_argument("--weights", required=True, metavar="CKPT",
+                        help="a RetinaLab checkpoint (best.pt) or ONNX export (.onnx)")
     parser.add_argument("--data", required=True, help="dataset folder or file (or a project folder)")
     parser.add_argument("--format", default="coco", choices=["coco", "voc", "yolo", "project"])
     parser.add_argument("--json", metavar="OUT", help="also write the metrics to this JSON file")
     parser.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
     parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
+                        help="what runs the network: auto (default: ONNX Runtime on the CPU), torch, onnxruntime")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +67,8 @@ def _predict(args: argparse.Namespace, ann: Annotations) -> tuple[Annotations, l
     ``detect`` and ``train`` skip them), their detections in original pixels, and the model's classes."""
     from engine.infer import Detector
 
-    detector = Detector.from_checkpoint(args.weights, device=args.device)
+    detector = Detector.from_checkpoint(args.weights, device=args.device, backend=args.backend)
+    logging.getLogger(__name__).debug("running %s on %s with %s", detector.arch, detector.device, detector.backend_name)
     paths = [ann.root / img.path for img in ann.images]
     kept, detections = [], []
     for img, result in zip(ann.images, detector.predict_paths(paths, score_thresh=0.05, batch_size=args.batch_size)):

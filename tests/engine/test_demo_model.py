@@ -42,7 +42,7 @@ def test_shipped_model_is_small_and_loads_safely_as_float32() -> None:
     ckpt = load_checkpoint(path)
     assert ckpt.class_names == ("circle", "square", "triangle", "star")
     assert ckpt.metrics["half_precision_max_box_diff_px"] <= 1e-2  # measured by export_half_precision
-    detector = Detector.from_checkpoint(path, device="cpu")
+    detector = Detector.from_checkpoint(path, device="cpu", backend="torch")
     params = list(detector.model.parameters())
     assert params and all(p.dtype == torch.float32 for p in params)
 

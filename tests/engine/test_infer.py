@@ -156,11 +156,14 @@ def test_from_checkpoint_gives_the_same_detections(detector: Detector, model: to
     path = save_checkpoint(tmp_path / "m.pt", model=model, arch=ARCH, class_names=CLASSES, image_size=SIZE,
                            alpha=0.25, gamma=2.0)
     assert Detector.from_checkpoint(path, device="auto").device == ("cuda" if torch.cuda.is_available() else "cpu")
-    loaded = Detector.from_checkpoint(path, device="cpu")
+    loaded = Detector.from_checkpoint(path, device="cpu", backend="torch")
     assert (loaded.class_names, loaded.arch, loaded.image_size, loaded.device) == (CLASSES, ARCH, SIZE, "cpu")
     image = _image(150, 100, seed=3)
     _assert_same(loaded.predict([image])[0], detector.predict([image])[0])  # channels-last: float rounding only
     assert not loaded.model.training
+    on_onnx = Detector.from_checkpoint(path, device="cpu", backend="onnxruntime")
+    assert (on_onnx.backend, on_onnx.class_names, on_onnx.image_size) == ("onnxruntime", CLASSES, SIZE)
+    _assert_same(on_onnx.predict([image])[0], detector.predict([image])[0])
 
 
 def test_coco_slots_map_to_names_and_unused_slots_never_appear() -> None:
