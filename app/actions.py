@@ -57,6 +57,7 @@ class ModelActions:
     coco_r50_v2: QAction
     compact: QAction
     checkpoint: QAction
+    export_onnx: QAction
     detect: QAction
     detect_all: QAction
     auto_detect: QAction
@@ -111,7 +112,8 @@ def build_actions(parent: QWidget, undo_stack: QUndoStack) -> Actions:
         coco_r50=_action(parent, PRETRAINED_ENTRIES[0][0], "coco_r50"),
         coco_r50_v2=_action(parent, PRETRAINED_ENTRIES[1][0], "coco_r50_v2"),
         compact=_action(parent, "&Compact Model (demo)", "compact_model"),
-        checkpoint=_action(parent, "Load &Checkpoint…", "load_checkpoint"),
+        checkpoint=_action(parent, "Load &Checkpoint…", "load_checkpoint", tip="A checkpoint (.pt) or ONNX file"),
+        export_onnx=_action(parent, "&Export…", "export_onnx", tip="Save the loaded checkpoint as ONNX"),
         detect=_action(parent, "&Detect Current Image", "detect", "R"),
         detect_all=_action(parent, "Detect &All (auto-label)", "detect_all", "Ctrl+Shift+R"),
         auto_detect=auto,
@@ -149,7 +151,7 @@ def build_menus(menubar: QMenuBar, actions: Actions) -> Menus:
 
     model_menu = menubar.addMenu("&Model")
     m = actions.model
-    for action in (m.coco_r50, m.coco_r50_v2, m.compact, m.checkpoint, None, m.detect, m.detect_all,
-                   m.auto_detect):
+    for action in (m.coco_r50, m.coco_r50_v2, m.compact, m.checkpoint, m.export_onnx, None, m.detect,
+                   m.detect_all, m.auto_detect):
         model_menu.addAction(action) if action else model_menu.addSeparator()
     return Menus(file_menu, edit_menu, nav_menu, model_menu)

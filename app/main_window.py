@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         m.coco_r50_v2.triggered.connect(self.ask_coco_r50_v2)
         m.compact.triggered.connect(models.load_compact)
         m.checkpoint.triggered.connect(self.ask_checkpoint)
+        m.export_onnx.triggered.connect(self.ask_export_onnx)
         m.detect.triggered.connect(models.detect_current)
         m.detect_all.triggered.connect(self.detect_all)
         m.auto_detect.toggled.connect(self._on_auto_detect_toggled)
@@ -131,9 +132,21 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def ask_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load a checkpoint", "", "Checkpoints (*.pt *.pth)")
+        path, _ = QFileDialog.getOpenFileName(self, "Load a checkpoint", "",
+                                              "Models (*.pt *.pth *.onnx);;Checkpoints (*.pt *.pth);;ONNX (*.onnx)")
         if path:
             self.models.load_checkpoint(path)
+
+    @Slot()
+    def ask_export_onnx(self) -> None:
+        src = self.models.exportable_checkpoint()
+        if src is None:
+            self.models.export_onnx("")  # says what is missing
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the model to ONNX", str(src.with_suffix(".onnx")),
+                                              "ONNX (*.onnx)")
+        if path:
+            self.models.export_onnx(path if path.lower().endswith(".onnx") else path + ".onnx")
 
     @Slot()
     def ask_coco_r50(self) -> None:

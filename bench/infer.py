@@ -1,13 +1,28 @@
-"""Inference overhead: ``Detector.predict`` against a plain torchvision eager forward of the same model.
+"""CPU inference: the ONNX Runtime path against torch, side by side, end to end (image in, detections out).
 
-For each architecture (random weights, fixed seed) and each image size, times ``Detector.predict`` on
-an RGB ``uint8`` array (conversion, resize, forward, mapping to ``Detection``s included) and a plain
-``model([tensor])`` under ``torch.inference_mode`` on the same image already converted to a float
-tensor (the conversion is NOT charged to the plain side). Runs alternate between the two so machine
-load hits both alike; prints medians, the ratio ours/plain (goal <= 1.05) and the largest box difference
-between the two outputs (must stay < 1e-3 px). Our side gets the model the way ``from_checkpoint``
-prepares it (``prepare_for_inference``: channels-last on CPU); ``--no-prepare`` measures ``from_model``.
-Run: ``python bench/infer.py [--arch A ...] [--sizes 1280x960 512x384] [--runs 15] [--device cpu]``.
+For each configuration (architecture at an image size) one photo-like RGB ``uint8`` image goes through
+four sides, alternating in a rotating order so
+machine load hits all alike:
+
+- ``plain``: torchvision's eager ``RetinaNet.forward`` on the image already converted to a float
+  tensor (the conversion is NOT charged to it), under ``torch.inference_mode``;
+- ``torch``: ``Detector.predict`` with the torch backend (channels-last, as ``from_checkpoint`` makes it);
+- ``onnx``: ``Detector.predict`` with the ONNX Runtime backend (``engine.onnx_runtime``: numpy resize,
+  normalise, ONNX Runtime, numpy decode + NMS), what the app runs on the CPU by default;
+- ``ort-net``: the ONNX Runtime session alone on the prepared batch (how much pre/post-processing costs).
+
+The compact model runs with the shipped demo model's weights (at either image size: its weights do not
+depend on it): randomly initialised MobileNet weights let activations decay into float denormals, which
+slow eager torch ~10x on this CPU and would flatter ONNX Runtime. R50-FPN has random weights (seed
+fixed; no network access), its classification bias raised so that post-processing has work to do.
+
+Prints medians of wall and process CPU time, the speed-ups over ``plain``, the agreement between the
+two Detector backends (largest box and score difference, same labels in the same order), and the
+network's FLOPs with the floor they set at ``--peak-gflops``. The last line is ``onnx_speedup=<x>``:
+plain / onnx wall time for the compact model at 320 px (goal >= 1.5). With no arguments: compact at 320
+and 512 px and R50-FPN at 512 px, 2 threads, a few minutes on 2 cores.
+
+    python bench/infer.py [--configs retinanet_mobilenet_v3_fpn@320 ...] [--runs 15] [--threads 2]
 """
 
 from __future__ import annotations
@@ -24,115 +39,149 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from engine.infer import Detector, prepare_for_inference, resolve_device  # noqa: E402
+from engine.infer import Detector  # noqa: E402
 from engine.models import build_model  # noqa: E402
+from engine.onnx_export import runtime_for_model  # noqa: E402
 
 NUM_CLASSES = 5
+COMPACT = "retinanet_mobilenet_v3_fpn"
+DEFAULT_CONFIGS = [f"{COMPACT}@320", f"{COMPACT}@512", "retinanet_resnet50_fpn@512"]
+IMAGE_FOR_SIZE = {320: (427, 320), 512: (640, 480)}  # (width, height): photo-like inputs, downscaled
 
 
 def _image(width: int, height: int, seed: int = 0) -> np.ndarray:
-    """A smooth random RGB image (photo-like, so the detector sees structure rather than noise)."""
+    """A synthetic demo scene (textured background, clutter, shapes) of exactly ``width`` x ``height``."""
+    from PIL import Image
+
+    from engine.synth import render_image
+
     rng = np.random.default_rng(seed)
-    small = torch.from_numpy(rng.random((1, 3, height // 16 + 1, width // 16 + 1), dtype=np.float32))
-    big = torch.nn.functional.interpolate(small, size=(height, width), mode="bicubic", align_corners=False)
-    return (big[0].permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    while True:  # a scene with objects, so post-processing has boxes to keep
+        image, boxes = render_image(rng, image_size=max(width, height), max_objects=5)
+        if boxes:
+            return np.asarray(image.resize((width, height), Image.BILINEAR))
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def _gflops(model: torch.nn.Module, batch: np.ndarray) -> float:
+    """FLOPs (2 per multiply-add) of backbone + FPN + heads on ``batch``, counted by torch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        features = list(model.backbone(torch.from_numpy(batch)).values())
+        model.head(features)
+    return counter.get_total_flops() / 1e9
 
 
-def _box_diff(dets: list, ref: dict[str, torch.Tensor], width: int, height: int) -> tuple[float, int, int]:
-    boxes = ref["boxes"].float().cpu().clone()
-    boxes[:, 0::2] = boxes[:, 0::2].clamp(0, width)
-    boxes[:, 1::2] = boxes[:, 1::2].clamp(0, height)
-    keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-    boxes = boxes[keep]
-    if len(boxes) != len(dets):
-        return float("inf"), len(dets), len(boxes)
-    if not dets:
-        return 0.0, 0, 0
-    ours = torch.tensor([d.xyxy for d in dets])
-    # order-free: scores of a random model tie often, so two equal boxes may swap places
-    nearest = (ours[:, None, :] - boxes[None, :, :]).abs().amax(dim=2).amin(dim=1)
-    return float(nearest.max()), len(dets), len(boxes)
+def _agreement(a: list, b: list) -> str:
+    if len(a) != len(b):
+        return f"counts differ: {len(a)} vs {len(b)}"
+    if not a:
+        return "0 boxes"
+    boxes = np.abs(np.array([d.xyxy for d in a]) - np.array([d.xyxy for d in b])).max()
+    scores = max(abs(x.score - y.score) for x, y in zip(a, b))
+    order = "same order" if [d.label for d in a] == [d.label for d in b] else "labels reordered (tied scores)"
+    return f"{len(a)} boxes, max|dbox| {boxes:.1e} px, max|dscore| {scores:.1e}, {order}"
 
 
-def bench(arch: str, width: int, height: int, args: argparse.Namespace, device: torch.device) -> None:
+def _model(arch: str, image_size: int, args: argparse.Namespace) -> tuple[torch.nn.Module, list[str], str]:
+    if arch == COMPACT:
+        from engine.checkpoint import load_checkpoint
+        from engine.demo import demo_model_path
+
+        ckpt = load_checkpoint(demo_model_path())
+        model = build_model(arch, len(ckpt.class_names), image_size=image_size)
+        model.load_state_dict({k: v.float() for k, v in ckpt.state_dict.items()})
+        return model.eval(), list(ckpt.class_names), "shipped demo weights"
     torch.manual_seed(args.seed)
-    model = build_model(arch, NUM_CLASSES, image_size=args.image_size).to(device).eval()
+    model = build_model(arch, NUM_CLASSES, image_size=image_size).eval()
     with torch.no_grad():  # a random model that fires somewhere, so post-processing does real work
         model.head.classification_head.cls_logits.bias.fill_(args.bias)
+    return model, [f"class{i}" for i in range(NUM_CLASSES)], f"random weights (seed {args.seed}, bias {args.bias})"
+
+
+def bench(arch: str, image_size: int, args: argparse.Namespace) -> dict[str, float]:
+    model, names, weights = _model(arch, image_size, args)
     plain_model = copy.deepcopy(model)
-    if not args.no_prepare:  # what Detector.from_checkpoint / from_pretrained do to the model they own
-        model = prepare_for_inference(model, device)
     plain_model.score_thresh = args.threshold
-    names = [f"class{i}" for i in range(NUM_CLASSES)]
-    detector = Detector.from_model(model, names, image_size=args.image_size, arch=arch, device=str(device))
+    started = time.perf_counter()
+    runtime = runtime_for_model(model, names, arch=arch, image_size=image_size, threads=torch.get_num_threads())
+    export_s = time.perf_counter() - started
+    onnx = Detector(None, names, image_size=image_size, arch=arch, device=torch.device("cpu"), runtime=runtime)
+    ours = Detector._build(copy.deepcopy(model), names, image_size=image_size, arch=arch,
+                           device=torch.device("cpu"), backend="torch")
+    width, height = IMAGE_FOR_SIZE.get(image_size, (image_size * 4 // 3, image_size))
     image = _image(width, height, args.seed)
-    tensor = torch.from_numpy(image).to(device).permute(2, 0, 1).float().div(255.0)
+    tensor = torch.from_numpy(image).permute(2, 0, 1).float().div(255.0)
+    pad_h, pad_w = runtime.padded_shape(height, width)
+    batch = np.zeros((1, 3, pad_h, pad_w), dtype=np.float32)
+    runtime._normalise_into(image, batch[0])
 
-    def ours() -> list:
-        result = detector.predict([image], score_thresh=args.threshold)[0]
-        _sync(device)
-        return result
-
-    def plain() -> dict[str, torch.Tensor]:
+    def plain() -> None:
         with torch.inference_mode():
-            result = plain_model([tensor])[0]
-        _sync(device)
-        return result
+            plain_model([tensor])
 
+    sides = {
+        "plain": plain,
+        "torch": lambda: ours.predict([image], score_thresh=args.threshold),
+        "onnx": lambda: onnx.predict([image], score_thresh=args.threshold),
+        "ort-net": lambda: runtime.session.run(None, {"images": batch}),
+    }
     for _ in range(args.warmup):
-        ours()
-        plain()
-    # wall time, and process CPU time (less disturbed by other processes on a shared CPU machine)
-    wall: dict[str, list[float]] = {"ours": [], "plain": []}
-    cpu: dict[str, list[float]] = {"ours": [], "plain": []}
-    for i in range(args.runs):
-        order = (("ours", ours), ("plain", plain)) if i % 2 == 0 else (("plain", plain), ("ours", ours))
-        for name, fn in order:
-            start, start_cpu = time.perf_counter(), time.process_time()
+        for fn in sides.values():
             fn()
+    wall: dict[str, list[float]] = {k: [] for k in sides}
+    cpu: dict[str, list[float]] = {k: [] for k in sides}
+    order = list(sides)
+    for i in range(args.runs):
+        for name in order[i % len(order):] + order[: i % len(order)]:  # rotate who goes first
+            start, start_cpu = time.perf_counter(), time.process_time()
+            sides[name]()
             wall[name].append(time.perf_counter() - start)
             cpu[name].append(time.process_time() - start_cpu)
-    diff, n_ours, n_plain = _box_diff(ours(), plain(), width, height)
-    med = {k: {n: statistics.median(v[n]) for n in v} for k, v in (("wall", wall), ("cpu", cpu))}
-    print(
-        f"{arch:27s} {width}x{height}->{args.image_size}  "
-        f"wall ours {med['wall']['ours'] * 1000:7.1f} ms plain {med['wall']['plain'] * 1000:7.1f} ms "
-        f"ratio {med['wall']['ours'] / med['wall']['plain']:5.3f} | "
-        f"cpu ours {med['cpu']['ours'] * 1000:7.1f} ms plain {med['cpu']['plain'] * 1000:7.1f} ms "
-        f"ratio {med['cpu']['ours'] / med['cpu']['plain']:5.3f} | "
-        f"boxes {n_ours}/{n_plain} max|diff| {diff:.1e} px"
-    )
+    ms = {k: statistics.median(v) * 1000 for k, v in wall.items()}
+    cpu_ms = {k: statistics.median(v) * 1000 for k, v in cpu.items()}
+    gflops = _gflops(model, batch)
+    floor_ms = gflops / args.peak_gflops * 1000
+    print(f"\n{arch} at {image_size} px, {weights}, input {width}x{height} (padded {pad_w}x{pad_h}); "
+          f"in-memory export + session {export_s:.1f} s")
+    for name in sides:
+        print(f"  {name:8s} wall {ms[name]:7.1f} ms  cpu {cpu_ms[name]:7.1f} ms"
+              + (f"  speed-up over plain x{ms['plain'] / ms[name]:.2f}" if name != "plain" else ""))
+    print(f"  onnx vs torch Detector: x{ms['torch'] / ms['onnx']:.2f}; pre+post-processing "
+          f"{ms['onnx'] - ms['ort-net']:.1f} ms of {ms['onnx']:.1f}")
+    print(f"  network {gflops:.2f} GFLOP: floor {floor_ms:.0f} ms at {args.peak_gflops:g} GFLOP/s; "
+          f"onnx end to end is {ms['onnx'] / floor_ms:.2f}x the floor")
+    thresh = args.threshold
+    print(f"  agreement (threshold {thresh}): "
+          f"{_agreement(onnx.predict([image], score_thresh=thresh)[0], ours.predict([image], score_thresh=thresh)[0])}")
+    return {"speedup": ms["plain"] / ms["onnx"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", nargs="+", default=["retinanet_mobilenet_v3_fpn", "retinanet_resnet50_fpn"])
-    parser.add_argument("--sizes", nargs="+", default=["1280x960", "512x384"], help="WxH of the test images")
-    parser.add_argument("--image-size", type=int, default=512)
+    parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS, metavar="ARCH@SIZE")
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threshold", type=float, default=0.05)
     parser.add_argument("--bias", type=float, default=-3.7, help="class-logit bias of the random model")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--threads", type=int, default=2, help="torch and ONNX Runtime CPU threads")
+    parser.add_argument("--peak-gflops", type=float, default=130.0,
+                        help="CPU peak for the floor figure (130: issue 14's estimate for this 2-core machine)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-prepare", action="store_true",
-                        help="skip prepare_for_inference (channels-last on CPU): Detector.from_model's path")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, "
-          f"median of {args.runs} alternating runs, random weights (seed {args.seed}, bias {args.bias})")
-    for arch in args.arch:
-        for size in args.sizes:
-            width, height = (int(v) for v in size.lower().split("x"))
-            bench(arch, width, height, args, device)
+    torch.set_num_threads(args.threads)
+    import onnxruntime
+
+    print(f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, {args.threads} threads, "
+          f"median of {args.runs} rotating runs")
+    results = {}
+    for config in args.configs:
+        arch, _, size = config.partition("@")
+        results[(arch, int(size or 512))] = bench(arch, int(size or 512), args)
+    key = (COMPACT, 320)
+    if key in results:
+        print(f"onnx_speedup={results[key]['speedup']:.2f}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from app.controllers.navigator import Navigator
 from app.widgets.file_list import FileListDock
 from app.workers.base import WorkerPool
 from app.workers.model import DetectorFactory, ModelInfo, ModelSpec, ModelWorker
+from app.workers.tasks import onnx_export_worker
 from engine.resources import resource_path
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class ModelController(QObject):
     batch_progressed = Signal(int, int, float)  # done, total, eta seconds
     batch_finished = Signal(int, int, bool)  # done, failed, cancelled
     message = Signal(str)
+    onnx_exported = Signal(str)  # the written .onnx path
+    onnx_export_failed = Signal(str)
 
     _load_requested = Signal(object)
     _detect_requested = Signal(int, int, object)
@@ -52,6 +55,7 @@ class ModelController(QObject):
     def __init__(self, pool: WorkerPool, document: Any, navigator: Navigator, file_list: FileListDock,
                  factory: DetectorFactory | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._pool = pool
         self._document = document
         self._navigator = navigator
         self._file_list = file_list
@@ -86,7 +90,40 @@ class ModelController(QObject):
         self._load_requested.emit(spec)
 
     def load_checkpoint(self, path: str | Path) -> None:
+        """A RetinaLab checkpoint (``.pt``) or ONNX export (``.onnx``)."""
         self.load(ModelSpec("checkpoint", str(path)))
+
+    def exportable_checkpoint(self) -> Path | None:
+        """The loaded model's checkpoint file when it can be exported to ONNX (a ``.pt`` that loaded)."""
+        spec = self.requested_spec
+        if self.info is None or self.loading or spec is None or spec.kind != "checkpoint":
+            return None
+        path = Path(spec.source)
+        return path if path.suffix.lower() != ".onnx" and path.is_file() else None
+
+    def export_onnx(self, dst: str | Path) -> bool:
+        """Export the loaded checkpoint to ``dst`` (.onnx) on a worker thread; reports through ``message``."""
+        src = self.exportable_checkpoint()
+        if src is None:
+            self.message.emit("Export to ONNX needs a loaded checkpoint (.pt): load one from the Model menu")
+            return False
+        worker = onnx_export_worker(src, Path(dst))
+        worker.returned.connect(self._on_onnx_export_returned)
+        worker.errored.connect(self._on_onnx_export_errored)
+        self.message.emit(f"Exporting {src.name} to ONNX…")
+        self._pool.start(worker)
+        return True
+
+    @Slot(object)
+    def _on_onnx_export_returned(self, dst: object) -> None:
+        size_mb = Path(str(dst)).stat().st_size / 1e6 if Path(str(dst)).is_file() else 0.0
+        self.message.emit(f"Exported the model to {dst} ({size_mb:.1f} MB; runs with ONNX Runtime)")
+        self.onnx_exported.emit(str(dst))
+
+    @Slot(str)
+    def _on_onnx_export_errored(self, message: str) -> None:
+        self.message.emit(f"ONNX export failed: {message}")
+        self.onnx_export_failed.emit(message)
 
     def load_pretrained(self, arch: str, title: str = "") -> None:
         """Load torchvision's COCO weights (already downloaded; see the download dialog)."""
@@ -142,8 +179,9 @@ class ModelController(QObject):
         self.loaded_spec = self.requested_spec
         self.loading = False
         self.loading_changed.emit(False)
+        runs_on = f"{info.device}, {info.backend}" if info.backend else info.device
         self.message.emit(
-            f"Model ready: {info.title} ({info.num_classes} classes, {info.device}, loaded in {info.load_s:.1f} s)"
+            f"Model ready: {info.title} ({info.num_classes} classes, {runs_on}, loaded in {info.load_s:.1f} s)"
         )
         self.model_ready.emit(info)
         record = self._document.record

@@ -108,7 +108,10 @@ class TrainingIntegration(QObject):
         spec = getattr(self.models, "loaded_spec", None) or getattr(self.models, "requested_spec", None)
         title = getattr(info, "title", None)
         if spec is not None and getattr(spec, "kind", "") == "checkpoint":
-            self.panel.set_current_model(str(spec.source), title)
+            if str(spec.source).lower().endswith(".onnx"):  # an ONNX export holds no training state
+                self.panel.set_current_model(None, title)
+            else:
+                self.panel.set_current_model(str(spec.source), title)
         elif spec is not None:
             self.panel.set_current_model(None, title, coco_arch=str(spec.source))
 

@@ -34,12 +34,14 @@ class StatusBarView(QStatusBar):
 
     @Slot(object)
     def on_model_ready(self, info: Any) -> None:
-        self.model_label.setText(f"Model: {info.title} ✓ ready")
-        self.model_label.setToolTip(f"{info.arch}, {info.num_classes} classes, {info.device}")
+        backend = getattr(info, "backend", "")
+        self.model_label.setText(f"Model: {info.title} ✓ ready" + (f" · {backend}" if backend else ""))
+        self.model_label.setToolTip(f"{info.arch}, {info.num_classes} classes, {info.device}"
+                                    + (f", run by {backend}" if backend else ""))
 
     @Slot(str)
     def on_model_failed(self, message: str) -> None:
-        if not self.model_label.text().endswith("ready"):
+        if "✓ ready" not in self.model_label.text():
             self.model_label.setText("No model")
         self.show_message(f"Model not loaded: {message}")
 

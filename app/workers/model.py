@@ -36,7 +36,7 @@ class ModelSpec:
     """Which model to load: a checkpoint file, or a torchvision COCO-pretrained architecture."""
 
     kind: Literal["checkpoint", "pretrained"]
-    source: str  # checkpoint path, or arch name for "pretrained"
+    source: str  # checkpoint path (.pt or .onnx), or arch name for "pretrained"
     title: str = ""
 
     @property
@@ -53,6 +53,7 @@ class ModelInfo:
     num_classes: int
     device: str
     load_s: float
+    backend: str = ""  # what runs the network, for people: "ONNX Runtime" or "PyTorch"
 
 
 DetectorFactory = Callable[[ModelSpec], Any]  # returns an object with predict() and class_names
@@ -61,6 +62,7 @@ DetectorFactory = Callable[[ModelSpec], Any]  # returns an object with predict()
 def default_detector_factory(spec: ModelSpec) -> Any:
     from engine.infer import Detector  # imports torch: only ever on the model thread
 
+    # backend "auto": ONNX Runtime on the CPU (a .pt is exported in memory; bench/infer.py: ~2x faster)
     if spec.kind == "checkpoint":
         return Detector.from_checkpoint(spec.source, device="auto")
     return Detector.from_pretrained(spec.source, device="auto")
@@ -125,7 +127,9 @@ class ModelWorker(QObject):
             num_classes=len(getattr(detector, "class_names", ())),
             device=str(getattr(detector, "device", "cpu")),
             load_s=time.perf_counter() - started,
+            backend=str(getattr(detector, "backend_name", "")),
         )
+        log.info("model %s ready: %s on %s", info.title, info.backend or "custom detector", info.device)
         self.model_loaded.emit(info)
 
     @Slot(object)

@@ -1,4 +1,4 @@
-"""One-shot background jobs: open a project, export, import labels, download pretrained weights.
+"""One-shot background jobs: open a project, export, import labels, export a model to ONNX.
 
 Each is a plain function ``fn(report, should_stop) -> result`` wrapped in a ``FunctionWorker`` by
 the ``*_worker`` factories, so the GUI thread never scans a folder, reads an annotation file or
@@ -62,6 +62,16 @@ def export_worker(project: Any, dst: Path, fmt: str, *, reviewed_only: bool) -> 
         return project.export(Path(dst), fmt, reviewed_only=reviewed_only)
 
     return FunctionWorker(job, name=f"export {fmt}")
+
+
+def onnx_export_worker(src: Path, dst: Path) -> FunctionWorker:
+    """Export checkpoint ``src`` to the ONNX file ``dst``; returns ``dst``."""
+    def job(report: ProgressFn, should_stop: StopFn) -> Path:
+        from engine.onnx_export import export_checkpoint  # imports torch: worker thread only
+
+        return export_checkpoint(src, dst)
+
+    return FunctionWorker(job, name="export onnx")
 
 
 def import_worker(project: Any, src: Path, fmt: str) -> FunctionWorker:
