@@ -12,9 +12,11 @@ machine load hits all alike:
 - ``ort-net``: the ONNX Runtime session alone on the prepared batch (how much pre/post-processing costs).
 
 The compact model runs with the shipped demo model's weights (at either image size: its weights do not
-depend on it): randomly initialised MobileNet weights let activations decay into float denormals, which
-slow eager torch ~10x on this CPU and would flatter ONNX Runtime. R50-FPN has random weights (seed
-fixed; no network access), its classification bias raised so that post-processing has work to do.
+depend on it), so its detections are real; R50-FPN has random weights (seed fixed; no network access),
+its classification bias raised so that post-processing has work to do. On a machine loaded beyond its
+cores, torch's OpenMP threads wait at every layer's barrier for a descheduled sibling (seen here: 1-11 s
+per image with 2 threads at load 13, against 80 ms quiet) while ONNX Runtime's pool degrades gently;
+``--threads 1`` compares the two without that effect.
 
 Prints medians of wall and process CPU time, the speed-ups over ``plain``, the agreement between the
 two Detector backends (largest box and score difference, same labels in the same order), and the

@@ -14,7 +14,7 @@ import sys
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", nargs="?", help="a folder of images to open as a project")
     parser.add_argument("--demo", action="store_true", help="open the demo project with the demo model")
-    parser.add_argument("--weights", help="a checkpoint to load as the detector")
+    parser.add_argument("--weights", help="a checkpoint (.pt) or ONNX export (.onnx) to load as the detector")
     parser.add_argument("--screenshot", metavar="PNG", help="render the window, save it as PNG, exit")
 
 

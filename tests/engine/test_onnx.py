@@ -74,8 +74,8 @@ def test_export_carries_the_checkpoints_metadata(exported: Path, capsys: pytest.
 
 def test_onnx_weights_detect_what_the_torch_path_detects(exported: Path, demo_images: Path, tmp_path: Path) -> None:
     onnx_records = _detect_json(["--weights", str(exported), str(demo_images)], tmp_path / "onnx.json")
-    torch_records = _detect_json(["--weights", str(demo_model_path()), "--backend", "torch", str(demo_images)],
-                                 tmp_path / "torch.json")
+    torch_records = _detect_json(["--weights", str(demo_model_path()), "--backend", "torch", "--device", "cpu",
+                                  str(demo_images)], tmp_path / "torch.json")
     assert sum(len(r["detections"]) for r in torch_records) >= 4  # the demo model finds the shapes
     _assert_same_detections(onnx_records, torch_records)
 
@@ -94,14 +94,14 @@ def test_checkpoint_on_cpu_runs_on_onnxruntime_by_default_and_says_so(
             if b:
                 assert np.abs(np.array([d.xyxy for d in a]) - np.array([d.xyxy for d in b])).max() < BOX_TOL_PX
     with caplog.at_level("DEBUG", logger="engine.cli.detect"):
-        assert main(["-v", "detect", "--weights", str(demo_model_path()), str(demo_images)]) == 0
+        assert main(["-v", "detect", "--weights", str(demo_model_path()), "--device", "cpu", str(demo_images)]) == 0
     assert "with ONNX Runtime" in caplog.text
 
 
 def test_eval_with_the_onnx_file_matches_the_checkpoint(exported: Path, demo_images: Path, tmp_path: Path) -> None:
     ann = str(demo_images / "annotations.json")
     assert main(["eval", "--weights", str(exported), "--data", ann, "--json", str(tmp_path / "o.json")]) == 0
-    assert main(["eval", "--weights", str(demo_model_path()), "--backend", "torch", "--data", ann,
+    assert main(["eval", "--weights", str(demo_model_path()), "--backend", "torch", "--device", "cpu", "--data", ann,
                  "--json", str(tmp_path / "t.json")]) == 0
     ours, ref = (json.loads((tmp_path / n).read_text()) for n in ("o.json", "t.json"))
     assert ref["AP50"] > 0.3
