@@ -67,7 +67,7 @@ def main() -> None:
         scene, _ = render_image(rng, image_size=max(width, height), max_objects=5)
         image = np.asarray(scene.resize((width, height), Image.BILINEAR))
         model = model_from_checkpoint(load_checkpoint(demo_model_path())).eval()
-        tensor = torch.from_numpy(image).permute(2, 0, 1).float().div(255.0)
+        tensor = torch.from_numpy(image.copy()).permute(2, 0, 1).float().div(255.0)
 
         def plain() -> None:
             with torch.inference_mode():

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 MARKER_KEY = "retinalab_onnx"  # value: the export format version
 ONNX_FORMAT_VERSION = 1
 INPUT_NAME = "images"
+# Images longer than PRESHRINK_ABOVE x image size are first shrunk in 8 bit (area filter) to PRESHRINK_TO x
+# image size, as engine.infer does for the torch path: a 14000 px scan is never held as float.
+PRESHRINK_ABOVE = 4
+PRESHRINK_TO = 2
 REQUIRED_KEYS = ("arch", "class_names", "image_size", "alpha", "gamma", "num_levels", "cell_anchors",
                  "image_mean", "image_std", "size_divisible", "topk_candidates", "nms_thresh",
                  "detections_per_img")
@@ -183,29 +187,40 @@ class OnnxRetinaNet:
         self, arrays: Sequence[np.ndarray], score_thresh: float
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """``(boxes float32[N, 4], scores float32[N], labels int64[N])`` per image, best first, boxes in
-        original pixels (not yet clipped to the original image). ``arrays``: ``uint8[H, W, 3]`` RGB, all
-        padding to the same shape (``padded_shape``); one ONNX Runtime run for the whole batch."""
+        original pixels (not yet clipped to the original image). ``arrays``: ``uint8[H, W, 3]`` RGB; one ONNX
+        Runtime run for the whole batch, padded to its largest image as torchvision pads (a caller that
+        wants each image's boxes independent of its neighbours batches images of one ``padded_shape``)."""
         if not arrays:
             return []
-        pad_h, pad_w = self.padded_shape(*arrays[0].shape[:2])
+        inputs = [self._preshrink(array) for array in arrays]
+        pad_h, pad_w = (max(sizes) for sizes in zip(*(self.padded_shape(*a.shape[:2]) for a in inputs)))
         batch = np.zeros((len(arrays), 3, pad_h, pad_w), dtype=np.float32)  # zero = the padding
-        sizes = []
-        for i, array in enumerate(arrays):
-            if self.padded_shape(*array.shape[:2]) != (pad_h, pad_w):
-                raise ValueError("images in one ONNX batch must pad to the same shape")
-            sizes.append(self._normalise_into(array, batch[i]))
+        sizes = [self._normalise_into(array, batch[i]) for i, array in enumerate(inputs)]
         outputs = self.session.run(None, {INPUT_NAME: batch})
         anchors = self._anchors((pad_h, pad_w), [o.shape[1:3] for o in outputs[0::2]])
         results = []
-        for i, (array, (new_h, new_w)) in enumerate(zip(arrays, sizes)):
+        for i, (array, small, (new_h, new_w)) in enumerate(zip(arrays, inputs, sizes)):
             boxes, scores, labels = self._postprocess(
                 [o[i] for o in outputs[0::2]], [o[i] for o in outputs[1::2]], anchors, new_h, new_w, score_thresh
             )
-            height, width = array.shape[:2]
+            height, width = small.shape[:2]
             ratio = np.array([np.float32(width) / np.float32(new_w), np.float32(height) / np.float32(new_h)] * 2,
                              dtype=np.float32)
-            results.append((boxes * ratio, scores, labels))
+            boxes = boxes * ratio
+            if small is not array:  # back from the pre-shrunk image to the original
+                boxes *= np.array([array.shape[1] / width, array.shape[0] / height] * 2, dtype=np.float32)
+            results.append((boxes, scores, labels))
         return results
+
+    def _preshrink(self, array: np.ndarray) -> np.ndarray:
+        height, width = array.shape[:2]
+        if max(height, width) <= PRESHRINK_ABOVE * self.meta.image_size:
+            return array
+        import cv2
+
+        factor = PRESHRINK_TO * self.meta.image_size / max(height, width)
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
 
     def _normalise_into(self, array: np.ndarray, out: np.ndarray) -> tuple[int, int]:
         """Resize ``array`` as torchvision would, normalise it into the top-left of ``out`` (``[3, H, W]``);

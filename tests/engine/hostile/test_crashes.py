@@ -298,7 +298,7 @@ def test_fifo_and_device_named_like_images_are_skipped(cli, make, watchdog, weig
 
 
 def test_huge_images_are_shrunk_in_8_bit_before_the_model(monkeypatch: pytest.MonkeyPatch, weights: Path) -> None:
-    detector = Detector.from_checkpoint(weights, device="cpu")  # image size 64
+    detector = Detector.from_checkpoint(weights, device="cpu", backend="torch")  # image size 64
     big = np.random.default_rng(0).integers(0, 256, (3000, 2000, 3), dtype=np.uint8)
     seen: list[tuple[int, ...]] = []
     original = torch.from_numpy
@@ -336,3 +336,21 @@ def test_large_pngs_decode_to_the_same_pixels_by_the_leaner_path(monkeypatch: py
     monkeypatch.setattr(image_mod, "_decode_png_cv2", lambda *a: calls.append(1) or real(*a))
     np.testing.assert_array_equal(load_image(path), pillow)
     assert calls
+
+
+def test_huge_images_are_shrunk_in_8_bit_on_onnx_runtime_too(weights: Path) -> None:
+    import tracemalloc
+
+    detector = Detector.from_checkpoint(weights, device="cpu", backend="onnxruntime")  # image size 64
+    big = np.random.default_rng(0).integers(0, 256, (3000, 2000, 3), dtype=np.uint8)  # 18 MB; 72 MB as float
+    detector.predict([big[:64, :64]], score_thresh=0.0)  # warm up the session outside the measurement
+    tracemalloc.start()
+    try:
+        (dets,) = detector.predict([big], score_thresh=0.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8e6, f"{peak / 1e6:.0f} MB allocated for a 64 px model"
+    assert dets and all(0 <= d.x1 < d.x2 <= 2000 and 0 <= d.y1 < d.y2 <= 3000 for d in dets)
+    reference = Detector.from_checkpoint(weights, device="cpu", backend="torch").predict([big], score_thresh=0.0)[0]
+    assert len(dets) == len(reference)
