@@ -109,7 +109,7 @@ class TrainingIntegration(QObject):
         title = getattr(info, "title", None)
         if spec is not None and getattr(spec, "kind", "") == "checkpoint":
             if str(spec.source).lower().endswith(".onnx"):  # an ONNX export holds no training state
-                self.panel.set_current_model(None, title)
+                self.panel.set_current_model(None, f"{title} (ONNX: cannot be fine-tuned)")
             else:
                 self.panel.set_current_model(str(spec.source), title)
         elif spec is not None:
