@@ -10,6 +10,8 @@ input, 1 otherwise.
 
 A model trained on these very images has learned their labels, mistakes included, and rarely
 contradicts them: review with a model that did not train on them (a held-out split) when you can.
+When the checkpoint's training images are known (``engine.review.trained_on``), every finding says
+``"trained_on": true | false`` and the summary counts them; otherwise ``"trained_on": null``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine.review import ReviewConfig, items_from_annotations, items_from_project, review_items
     from engine.review.dataset import detector_paths
+    from engine.review.trained_on import training_images
 
     if not 0.0 <= args.confident <= 1.0:
         raise UsageError(f"--confident must be between 0 and 1, got {args.confident}")
@@ -54,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     detector = Detector.from_checkpoint(args.weights, device=args.device)
     findings, skipped = review_items(items, detector_paths(detector, batch_size=args.batch_size),
                                      config=ReviewConfig(confident_thresh=args.confident))
+    trained = training_images(args.weights)
+    on_trained = {it.image: (it.path.resolve() in trained) if trained is not None else None for it in items}
     for line in skipped:
         print(f"skipped {line}", file=sys.stderr)
     if len(skipped) == len(items):
@@ -65,8 +70,11 @@ def run(args: argparse.Namespace) -> int:
         counts = Counter(f.kind for f in findings)
         summary = ", ".join(f"{counts[k]} {k}" for k in ("missing", "spurious", "wrong_class", "loose_box"))
         print(f"{len(findings)} findings on {len(items) - len(skipped)} images: {summary}")
+        if trained is not None:
+            n = sum(bool(on_trained[f.image]) for f in findings)
+            print(f"{n} of the findings are on images this model was trained on (weaker evidence: it learned those labels)")
     if args.json is not None:
-        text = json.dumps([f.to_json() for f in findings], indent=1)
+        text = json.dumps([f.to_json() | {"trained_on": on_trained[f.image]} for f in findings], indent=1)
         if to_stdout:
             print(text)
         else:

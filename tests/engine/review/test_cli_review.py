@@ -76,6 +76,7 @@ def test_review_finds_the_planted_missing_and_spurious_labels(planted: tuple[Pat
     top = {(f["kind"], Path(f["image"]).name) for f in findings[:2]}
     assert top == {("missing", Path(truth["dropped"][0]).name), ("spurious", Path(truth["spurious"][0]).name)}
     assert [f["score"] for f in findings] == sorted((f["score"] for f in findings), reverse=True)
+    assert {f["trained_on"] for f in findings} == {None}  # the demo model's training set is not on this machine
 
 
 def test_review_of_a_project_judges_confirmed_labels_only(planted: tuple[Path, dict], tmp_path: Path) -> None:
@@ -102,6 +103,23 @@ def test_review_of_a_project_judges_confirmed_labels_only(planted: tuple[Path, d
     findings = json.loads(out.read_text())
     assert [(f["kind"], f["image"], f["class"]) for f in findings] == [("wrong_class", name, f"{wrong} → {cat}")]
     assert findings[0]["image_id"] == record.id
+
+
+def test_review_says_which_findings_are_on_images_the_model_trained_on(planted: tuple[Path, dict], tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    root, truth = planted
+    run = tmp_path / "run"
+    (run / "data").mkdir(parents=True)
+    trained = root / truth["dropped"][0]  # as the Train panel's run folder records its split
+    (run / "data" / "train.json").write_text(json.dumps({"images": [{"id": 1, "file_name": str(trained)}]}))
+    shutil.copy(demo_model_path(), run / "best.pt")
+    out = tmp_path / "f.json"
+    assert main(["review", str(root / "annotations.json"), "--weights", str(run / "best.pt"), "--device", "cpu",
+                 "--json", str(out)]) == 0
+    findings = json.loads(out.read_text())
+    assert {f["image"] for f in findings if f["trained_on"]} == {truth["dropped"][0]}
+    assert all(f["trained_on"] is False for f in findings if f["image"] != truth["dropped"][0])
+    assert "of the findings are on images this model was trained on" in capsys.readouterr().out
 
 
 def test_review_bad_input_exits_2_with_one_line(planted: tuple[Path, dict], tmp_path: Path,
