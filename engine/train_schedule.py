@@ -122,7 +122,8 @@ def check_config(config: TrainConfig) -> None:
     finite("gradient clip", config.grad_clip, low=0.0, low_ok=True)
     if not (isinstance(config.alpha, (int, float)) and math.isfinite(config.alpha) and config.alpha < 1):
         raise RetinaLabError(f"focal loss alpha (--alpha) must be a finite number below 1, got {config.alpha!r}")
-    for name, value, low in (("epochs (--epochs)", config.epochs, 1), ("batch size (--batch-size)", config.batch_size, 1),
+    for name, value, low in (("epochs (--epochs)", config.epochs, 1),
+                             ("batch size (--batch-size)", config.batch_size, 1),
                              ("data-loading workers (--workers)", config.num_workers, 0),
                              ("warmup steps (--warmup-steps)", config.warmup_steps, 0),
                              ("--val-every", config.val_every, 1)):

@@ -116,12 +116,14 @@ def _voc(root: Path, images: Path) -> Path:
     xml = root / "Annotations"
     xml.mkdir(parents=True)
     (root / "JPEGImages").symlink_to(images)
-    obj = "<object><name>{name}</name><bndbox><xmin>{x1}</xmin><ymin>2</ymin><xmax>{x2}</xmax><ymax>20</ymax></bndbox></object>"
+    obj = ("<object><name>{name}</name><bndbox><xmin>{x1}</xmin><ymin>2</ymin><xmax>{x2}</xmax><ymax>20</ymax>"
+           "</bndbox></object>")
     files = {
         "good.xml": f"<annotation><filename>good.jpg</filename><size><width>64</width><height>48</height></size>"
                     f"{obj.format(name='cat', x1=2, x2=30)}{obj.format(name='dog', x1='nan', x2=30)}</annotation>",
         "grey16.xml": "<annotation><filename>grey16.png</filename><size><width>1e999</width><height>nan</height>"
-                      f"</size>{obj.format(name='cat', x1='-inf', x2='1e999')}{obj.format(name='', x1=1, x2=9)}</annotation>",
+                      f"</size>{obj.format(name='cat', x1='-inf', x2='1e999')}{obj.format(name='', x1=1, x2=9)}"
+                      "</annotation>",
         "rgba.xml": "<annotations><filename>rgba.png</filename></annotations>",  # not a VOC root
         "cut.xml": "<annotation><filename>cut.jpg</filename><object><name>cat</name>",  # malformed
         "thin.xml": f"<annotation><filename>thin.png</filename>{obj.format(name='cat', x1=1, x2=600)}</annotation>",

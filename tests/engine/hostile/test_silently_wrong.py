@@ -146,7 +146,8 @@ def test_eval_skips_unreadable_images_and_warns_about_meaningless_ap(cli, make, 
     for name in ("a.png", "b.png"):
         make.image(data / name, 40, 60)
     (data / "broken.png").write_bytes(b"not an image at all")
-    images = [{"id": i, "file_name": n, "width": 60, "height": 40} for i, n in enumerate(["a.png", "b.png", "broken.png"])]
+    names = ["a.png", "b.png", "broken.png"]
+    images = [{"id": i, "file_name": n, "width": 60, "height": 40} for i, n in enumerate(names)]
     anns = [{"id": i, "image_id": i, "category_id": 7, "bbox": [5, 5, 20, 20], "iscrowd": 0} for i in range(3)]
     make.coco(data, images=images, annotations=anns, categories=[{"id": 7, "name": "zebra"}])
     result = cli("eval", "--weights", weights, "--data", data, "--format", "coco")
