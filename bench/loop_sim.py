@@ -3,7 +3,11 @@
 A fixed, seeded ``--test-fraction`` of the images is held out and never labelled; the rest (the pool)
 become a RetinaLab project: a temporary folder of symbolic links to the original images (nothing is
 copied, nothing is written next to the dataset), opened with ``engine.project.Project``. The pool is
-walked in the app's order (``Project.images(order=...)``) in rounds of ``--round-size`` images. On each
+walked in the app's order in rounds of ``--round-size`` images: by name (``--order path``) or, with
+``--order uncertainty``, as a person using "most uncertain first" would: before each round with a model,
+Detect All stores predictions and each image's uncertainty on every image not yet reviewed
+(``app.workers.model.store_uncertainty``, what the app's Detect All stores) and the round takes the
+most uncertain unreviewed images (``Project.images(order="uncertainty")``). On each
 image the current model's detections are stored the way the app stores them (``Detector.predict`` at
 the app's detect threshold, ``Project.set_predictions``); the annotator sees those at or above the
 app's default score slider and corrects them against the ground truth (``bench/loop_annotator.py``:
@@ -64,7 +68,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--round-size", type=int, default=20)
     p.add_argument("--round-budget-s", type=float, default=180.0, help="training seconds per round (the fit only)")
     p.add_argument("--image-size", type=int, default=320)
-    p.add_argument("--order", default="path", choices=["path", "uncertainty"])
+    p.add_argument("--order", default="path", choices=["path", "uncertainty"],
+                   help="path: the file list by name; uncertainty: before each round, Detect All on the images "
+                        "not yet reviewed, then the next round's images most uncertain first (the app's order)")
     p.add_argument("--hard-negatives", default="off", choices=["on", "off"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", default=str(SHIPPED_MODEL), help="checkpoint the first fine-tune starts from, or 'scratch'")
@@ -76,9 +82,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--max-rounds", type=int, default=0, help="stop after this many rounds (0: the whole pool)")
     p.add_argument("--keep", type=Path, help="keep the project and runs in this folder instead of a temporary one")
     args = p.parse_args(argv)
-    if args.order == "uncertainty":
-        p.error("--order uncertainty is not available yet: the project has no uncertainty ordering to "
-                "follow until the review-queue issue lands; use --order path")
     if not 0 < args.test_fraction < 1 or args.round_size < 1 or args.round_budget_s <= 0:
         p.error("--test-fraction must be in (0, 1), --round-size >= 1 and --round-budget-s > 0")
     return args
@@ -128,6 +131,32 @@ def annotate_round(project: Any, records: Sequence[Any], truth: dict[str, tuple]
         counts.update(count_actions(corrections))
         counts["boxes"] += len(truth[rec.path])
     return counts
+
+
+def detect_all(project: Any, detector: Any, *, detect_thresh: float, view_thresh: float) -> int:
+    """The app's Detect All on every image not yet reviewed: predictions and uncertainty stored."""
+    from app.workers.model import store_uncertainty
+
+    n = 0
+    for rec in project.images():
+        if rec.status == "reviewed":
+            continue
+        (dets,) = detector.predict([str(project.image_path(rec))], score_thresh=detect_thresh)
+        project.set_predictions(rec, dets)
+        store_uncertainty(project, rec.id, dets, view_thresh)
+        n += 1
+    return n
+
+
+def next_round(project: Any, records: Sequence[Any], start: int, size: int, order: str, detector: Any, *,
+               detect_thresh: float, view_thresh: float) -> list[Any]:
+    """The images the person labels next: the next ``size`` by name, or the most uncertain unreviewed."""
+    if order != "uncertainty" or detector is None:  # no model yet: nothing is uncertain, the list is by name
+        if order != "uncertainty":
+            return list(records[start:start + size])
+        return [r for r in project.images(order="uncertainty") if r.status != "reviewed"][:size]
+    detect_all(project, detector, detect_thresh=detect_thresh, view_thresh=view_thresh)
+    return [r for r in project.images(order="uncertainty") if r.status != "reviewed"][:size]
 
 
 def fine_tune(project: Any, run_dir: Path, *, init: str | None, args: argparse.Namespace, epochs: int,
@@ -206,7 +235,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         for name in ann.class_names:  # the dataset's class order, as an import would set it
             if name not in project.class_names():
                 project.add_class(name)
-        records = project.images(order=args.order)
+        records = project.images(order="path")
         total: Counter[str] = Counter()
         current = init if init and _knows_classes(init, ann.class_names) else None  # proposes boxes
         rate: float | None = None  # seconds of training per image-epoch, measured
@@ -217,7 +246,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 break
             rounds += 1
             detector = Detector.from_checkpoint(current, device=args.device) if current else None
-            counts = annotate_round(project, records[start:start + args.round_size], truth, detector,
+            batch = next_round(project, records, start, args.round_size, args.order, detector,
+                               detect_thresh=DETECT_SCORE_THRESH, view_thresh=DEFAULT_SCORE_THRESH)
+            counts = annotate_round(project, batch, truth, detector,
                                     detect_thresh=DETECT_SCORE_THRESH, view_thresh=DEFAULT_SCORE_THRESH)
             total.update(counts)
             done = min(start + args.round_size, len(records))

@@ -92,9 +92,31 @@ def test_a_short_run_on_synthetic_shapes_prints_what_it_is_and_the_summary_line(
     assert any(line.split()[:2] == ["1", "6"] for line in lines)  # the round's row: round 1, 6 images
 
 
-def test_uncertainty_order_is_refused_until_the_project_can_order_by_it(capsys) -> None:
-    from loop_sim import main
+def test_uncertainty_order_labels_the_most_uncertain_unreviewed_images_first(tmp_path) -> None:
+    from loop_sim import next_round
 
-    with pytest.raises(SystemExit) as info:
-        main(["--data", "x", "--format", "coco", "--order", "uncertainty"])
-    assert info.value.code == 2 and "not available yet" in capsys.readouterr().err
+    from engine.project import Project
+    from engine.types import Detection
+
+    from PIL import Image
+
+    for i in range(5):
+        Image.new("RGB", (40 + 10 * i, 30)).save(tmp_path / f"img_{i}.png")
+
+    class WidthDetector:  # one box whose score depends on the image's width
+        def predict(self, images, score_thresh=0.05):
+            from engine.io import load_image
+
+            scores = {40: 0.95, 50: 0.35, 60: 0.99, 70: 0.3, 80: 0.6}
+            return [[Detection(1, 1, 20, 20, "thing", scores[load_image(p).shape[1]])] for p in images]
+
+    with Project.open(tmp_path) as project:
+        records = project.images(order="path")
+        project.set_status(records[3], "reviewed")  # img_3 (the most uncertain) is done already
+        assert [r.path for r in next_round(project, records, 0, 2, "path", WidthDetector(),
+                                           detect_thresh=0.05, view_thresh=0.3)] == ["img_0.png", "img_1.png"]
+        batch = next_round(project, records, 0, 2, "uncertainty", WidthDetector(), detect_thresh=0.05,
+                           view_thresh=0.3)
+        assert [r.path for r in batch] == ["img_1.png", "img_4.png"]  # scores nearest the 0.3 slider
+        assert project.image(records[0].id).uncertainty is not None  # Detect All stored every unreviewed one
+        assert project.image(records[3].id).uncertainty is None  # reviewed images are not re-detected
