@@ -54,7 +54,7 @@ def main() -> int:
     for image in sorted((src / "images").iterdir()):
         (folder / image.name).symlink_to(image.resolve())
     with Project.open(folder) as project:
-        report = project.import_labels(src / "annotations", "voc")
+        report = project.import_labels(src / "annotations", "voc", mark_reviewed=True)
         print(f"imported {report.boxes_added} boxes on {report.images_matched} images")
 
     app = QApplication.instance() or QApplication([])

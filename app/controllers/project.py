@@ -110,17 +110,17 @@ class ProjectController(QObject):
         self._pool.start(worker)
         return True
 
-    def import_labels(self, src: str | Path, fmt: str) -> bool:
+    def import_labels(self, src: str | Path, fmt: str, *, mark_reviewed: bool = False) -> bool:
         if self.project is None:
             self.task_failed.emit("import", "open a folder first")
             return False
         if self.project.read_only:
             self.task_failed.emit("import", "the project is read-only")
             return False
-        worker = import_worker(self.project, Path(src), fmt)
+        worker = import_worker(self.project, Path(src), fmt, mark_reviewed=mark_reviewed)
         worker.returned.connect(self._on_import_returned)
         worker.errored.connect(self._on_import_errored)
-        self.message.emit(f"Importing {fmt.upper()} labels from {src}…")
+        self.message.emit(f"Importing {'' if fmt == 'auto' else fmt.upper() + ' '}labels from {src}…")
         self._pool.start(worker)
         return True
 

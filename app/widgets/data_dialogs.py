@@ -164,13 +164,22 @@ class ExportDialog(_TaskDialog):
 
 
 class ImportDialog(_TaskDialog):
-    """Import labels (COCO json / VOC folder / YOLO folder) into the open project."""
+    """Import labels (COCO json / VOC folder / YOLO folder, or Auto: told by the files) into the project.
+
+    Boxes overlapping one already there are skipped; imported images stay unreviewed (to be checked with
+    the Unreviewed filter and Space) unless "Mark imported images reviewed" is ticked.
+    """
 
     task = "import"
 
     def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
         super().__init__(controller, "Import labels", parent)
         self.setObjectName("import_dialog")
+        self.format_combo.insertItem(0, "AUTO")
+        self.format_combo.setCurrentIndex(0)
+        self.reviewed_check = QCheckBox("Mark imported images reviewed (they are complete and checked)")
+        self.reviewed_check.setObjectName("import_mark_reviewed")
+        self.form.addRow("", self.reviewed_check)
 
     def path_label(self) -> str:
         return "Annotations (file or folder)"
@@ -179,11 +188,16 @@ class ImportDialog(_TaskDialog):
         self.path_edit.setText(str(path))
 
     def _launch(self) -> bool:
-        return bool(self._controller.import_labels(self.path(), self.format()))
+        return bool(self._controller.import_labels(self.path(), self.format(),
+                                                   mark_reviewed=self.reviewed_check.isChecked()))
 
     def _describe(self, report: Any) -> str:
-        text = (f"Imported {report.boxes_added} boxes on {report.images_matched} images "
-                f"({report.boxes_skipped} skipped)")
+        text = (f"Imported {_count(report.boxes_added, 'box', 'boxes')} on "
+                f"{_count(report.images_matched, 'image')}")
+        if report.boxes_skipped:
+            text += f" ({report.boxes_skipped} skipped: already there or empty)"
+        if report.boxes_added and not self.reviewed_check.isChecked():
+            text += "; the images stay unreviewed: check them with Next Unreviewed (Shift+D) and Space"
         if report.images_unmatched:
             text += f"; {report.images_unmatched} images not in the project"
         if report.classes_added:
@@ -192,9 +206,13 @@ class ImportDialog(_TaskDialog):
 
     @Slot()
     def _on_browse_clicked(self) -> None:
-        if self.format() == "coco":
+        if self.format() == "coco":  # Auto and the folder formats: a folder
             path, _ = QFileDialog.getOpenFileName(self, "COCO annotations", self.path(), "JSON (*.json)")
         else:
             path = QFileDialog.getExistingDirectory(self, "Annotations folder", self.path())
         if path:
             self.set_source(path)
+
+
+def _count(n: int, singular: str, plural: str = "") -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"

@@ -74,8 +74,8 @@ def onnx_export_worker(src: Path, dst: Path) -> FunctionWorker:
     return FunctionWorker(job, name="export onnx")
 
 
-def import_worker(project: Any, src: Path, fmt: str) -> FunctionWorker:
+def import_worker(project: Any, src: Path, fmt: str, *, mark_reviewed: bool = False) -> FunctionWorker:
     def job(report: ProgressFn, should_stop: StopFn) -> Any:
-        return project.import_labels(Path(src), fmt)
+        return project.import_labels(Path(src), fmt, mark_reviewed=mark_reviewed)
 
     return FunctionWorker(job, name=f"import {fmt}")

@@ -3,9 +3,13 @@
 Import merges: each dataset image is matched to a project image by its path relative to the project
 folder, then by its path relative to the dataset's own root, then by file name when that name is
 unique in the project; unmatched images are reported, never copied in. New classes are added, boxes
-are stored as ``manual`` (skipping exact duplicates of boxes already there), unknown sizes are taken
-from the dataset, and images that received labels become ``reviewed``: imported labels are a person's
-work. Everything is one transaction: an import lands whole or not at all. Export writes the labels
+are stored as ``manual`` labels, skipping any that overlaps a box already there of its class by IoU >=
+``SUPPRESS_IOU`` (the rule ``set_predictions`` uses); a pending prediction the imported label overlaps
+is replaced by it. Unknown sizes are taken from the dataset. Images keep their status (``new`` or
+``predicted``: unreviewed) so the imported labels can be checked with the "unreviewed" filter and
+Space, unless ``mark_reviewed=True``. A reader warning that an annotation's image was not beside it is
+dropped when the image matched a project image (it was found, in the project). Everything is one
+transaction: an import lands whole or not at all. Export writes the labels
 (``Project.snapshot``: confirmed boxes only, all images or reviewed only) through
 ``engine.io.write_dataset``; predictions go out only when asked, with their scores (COCO).
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -28,6 +33,9 @@ from engine.types import DATASET_FORMATS, AnnotatedImage, Annotations, Box
 log = logging.getLogger(__name__)
 
 
+_IMAGE_NOT_BESIDE = re.compile(r": image (.+) not found; kept with its boxes$")
+
+
 def _check_format(fmt: str) -> None:
     if fmt not in DATASET_FORMATS:
         raise ProjectError(f"dataset format must be one of {', '.join(DATASET_FORMATS)}, got {fmt!r}")
@@ -39,7 +47,7 @@ class InterchangeMixin:
     _db: Any
     folder: Path
 
-    def import_labels(self, path: str | Path, fmt: str, *, mark_reviewed: bool = True) -> ImportReport:
+    def import_labels(self, path: str | Path, fmt: str, *, mark_reviewed: bool = False) -> ImportReport:
         """Merge the labels of a COCO / VOC / YOLO dataset at ``path`` into this project.
 
         ``fmt`` may also be ``"auto"`` (guessed from the files). Raises DatasetError for an unreadable
@@ -53,7 +61,7 @@ class InterchangeMixin:
         ann = read_dataset(Path(path), fmt)
         return self.import_annotations(ann, mark_reviewed=mark_reviewed)
 
-    def import_annotations(self, ann: Annotations, *, mark_reviewed: bool = True) -> ImportReport:
+    def import_annotations(self, ann: Annotations, *, mark_reviewed: bool = False) -> ImportReport:
         """Merge already-read ``Annotations`` (see ``import_labels``)."""
         self._require_writable()  # type: ignore[attr-defined]
         matched: list[tuple[int, AnnotatedImage]] = []
@@ -72,7 +80,9 @@ class InterchangeMixin:
                 matched.append((image_id, img))
         added = skipped = 0
         classes_added: list[str] = []
-        warnings = list(ann.warnings)
+        found = {Path(img.path).name for _, img in matched}
+        warnings = [w for w in ann.warnings
+                    if not ((m := _IMAGE_NOT_BESIDE.search(w)) and Path(m.group(1)).name in found)]
         now = time.time()
         with self._db.write() as conn:
             for name in ann.class_names:
@@ -89,6 +99,8 @@ class InterchangeMixin:
                 existing = [box_rows.row_to_box(r) for r in conn.execute(
                     f"SELECT {box_rows.BOX_COLUMNS} FROM boxes b JOIN classes c ON c.id = b.class_id "
                     "WHERE b.image_id = ? AND b.rejected = 0", (image_id,))]
+                labels = [e for e in existing if e.source != "predicted"]
+                pending = [e for e in existing if e.source == "predicted"]
                 for box in img.boxes:
                     try:
                         box = box_rows.validate(box.replace(source="manual", score=None, id=None), size)
@@ -96,9 +108,14 @@ class InterchangeMixin:
                         warnings.append(f"{img.path}: box skipped: {exc}")
                         skipped += 1
                         continue
-                    if any(box_rows.same_box(box, e) for e in existing):
+                    if any(e.label == box.label and box_rows.iou(e, box) >= box_rows.SUPPRESS_IOU
+                           for e in labels):
                         skipped += 1
                         continue
+                    for e in [e for e in pending if e.label == box.label
+                              and box_rows.iou(e, box) >= box_rows.SUPPRESS_IOU]:
+                        conn.execute("DELETE FROM boxes WHERE id = ?", (e.id,))
+                        pending.remove(e)
                     cid, new_class = class_ops.ensure_class(conn, box.label)
                     if new_class:
                         classes_added.append(box.label)
@@ -106,7 +123,7 @@ class InterchangeMixin:
                         "INSERT INTO boxes (image_id, class_id, x1, y1, x2, y2, source, score, created_at, "
                         "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
                         (image_id, cid, box.x1, box.y1, box.x2, box.y2, "manual", now, now))
-                    existing.append(box)
+                    labels.append(box)
                     added += 1
                 if mark_reviewed:
                     conn.execute("UPDATE images SET status = 'reviewed', updated_at = ? WHERE id = ?",

@@ -33,7 +33,7 @@ class ImportReport:
     images_matched: int
     images_unmatched: int
     boxes_added: int
-    boxes_skipped: int  # exact duplicates of boxes already in the project, or degenerate
+    boxes_skipped: int  # overlapping a box of their class already in the project (IoU), or degenerate
     classes_added: tuple[str, ...]
     unmatched_paths: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()

@@ -47,7 +47,7 @@ def test_export_then_import_round_trip_through_the_dialogs(qtbot: Any, make_wind
     importer.set_source(str(json_files[0]))
     with qtbot.waitSignal(window2.projects.task_finished, timeout=10_000):
         assert importer.start()
-    assert "Imported 1 boxes on 1 images" in importer.result_text
+    assert "Imported 1 box on 1 image" in importer.result_text
     qtbot.waitUntil(lambda: window2.document.record is not None and len(window2.document.boxes()) == 1)
     assert window2.document.boxes()[0].label == "cat"
     assert "cat" in window2.class_list.names()

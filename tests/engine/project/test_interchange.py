@@ -46,14 +46,14 @@ def test_round_trip_keeps_every_box_and_class(image_folder: Path, tmp_path: Path
         assert (report.num_images, report.num_boxes) == (3, 4)
     target = _fresh_copy(image_folder, tmp_path / "again")
     with Project.open(target) as q:
-        imported = q.import_labels(tmp_path / "out", fmt)
+        imported = q.import_labels(tmp_path / "out", fmt, mark_reviewed=True)
         assert (imported.images_matched, imported.boxes_added, imported.images_unmatched) == (3, 4, 0)
         got = {img.path: {(bx.label, *bx.xyxy) for bx in q.boxes(img)} for img in q.images()}
         assert _rounded(got) == _rounded(want)
         assert set(q.class_names()) >= {"cat", "dog", "bird with space"}
         assert all(img.status == "reviewed" for img in q.images())
         assert all(b.source == "manual" for img in q.images() for b in q.boxes(img))
-        again = q.import_labels(tmp_path / "out", fmt)  # merge again: exact duplicates skipped
+        again = q.import_labels(tmp_path / "out", fmt)  # merge again: duplicates skipped
         assert (again.boxes_added, again.boxes_skipped) == (0, 4)
         if fmt in ("coco", "yolo"):  # formats with a class list keep unused classes too
             assert "zebra" in q.class_names()
@@ -100,4 +100,40 @@ def test_raccoon_voc_imports_fully(tmp_path: Path) -> None:
         assert (report.images_matched, report.images_unmatched, report.boxes_added) == (200, 0, 217)
         assert p.class_names() == ["raccoon"]
         assert sum(p.box_counts().values()) == 217
-        assert len(p.snapshot().images) == 200
+        assert len(p.snapshot(reviewed_only=False).images) == 200  # imported labels stay unreviewed
+
+
+def test_import_skips_near_duplicates_keeps_images_unreviewed_and_replaces_predictions(
+        image_folder: Path, tmp_path: Path) -> None:
+    """Issue 18: a hand-drawn box is not doubled by a near-identical imported one; imported labels stay to check."""
+    with Project.open(image_folder) as src:
+        a, b, _ = src.images()
+        src.add_box(a, Box(10, 10, 40, 40, "cat"))
+        src.add_box(b, Box(5, 5, 30, 30, "cat"))
+        src.export(tmp_path / "ds", "coco")
+    target = _fresh_copy(image_folder, tmp_path / "target")
+    with Project.open(target) as p:
+        a, b, _ = p.images()
+        p.add_box(a, Box(11, 10, 40, 41, "cat"))  # drawn by hand, nearly the same box
+        p.set_predictions(b, [Box(5, 6, 30, 30, "cat", 0.8)])  # a pending prediction where the label goes
+        report = p.import_labels(tmp_path / "ds", "coco")
+        assert (report.boxes_added, report.boxes_skipped) == (1, 1)
+        assert [bx.xyxy for bx in p.boxes(a)] == [(11, 10, 40, 41)]
+        assert [(bx.xyxy, bx.source) for bx in p.boxes(b)] == [((5, 5, 30, 30), "manual")]
+        assert {img.status for img in p.images()} == {"new", "predicted"}  # nothing marked reviewed
+
+
+@pytest.mark.skipif(not (RACCOON / "annotations").is_dir(), reason="raccoon dataset not present")
+def test_voc_folder_beside_no_images_imports_without_a_warning_per_file(tmp_path: Path) -> None:
+    """Issue 18: XMLs whose images sit in the project (not beside them) matched: no 'not found' warnings."""
+    folder = tmp_path / "raccoon"
+    folder.mkdir()
+    for src in sorted((RACCOON / "images").iterdir())[:20]:
+        (folder / src.name).symlink_to(src)
+    with Project.open(folder) as p:
+        report = p.import_labels(RACCOON / "annotations", "auto")  # format recognised from the XMLs
+        assert report.images_matched == 20 and report.boxes_added >= 20
+        assert not [w for w in report.warnings if "raccoon-1" in w.split(":")[0] or "kept with its boxes" in w
+                    and any(n.name in w for n in folder.iterdir())]
+        assert report.warnings == (f"{report.images_unmatched} dataset image(s) are not in the project folder "
+                                   "and were skipped",)
