@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
@@ -38,6 +38,8 @@ def make_train_action(window: QMainWindow, menu: QMenu | None) -> QAction:
 class LazyDocks(QObject):
     """Owns the not-yet-installed docks of ``window``; see the module docstring."""
 
+    training_panel_installed = Signal(object)  # the TrainingPanel, just installed
+
     def __init__(self, window: QMainWindow, document: Any, models: Any, model_menu: QMenu) -> None:
         super().__init__(window)
         self._window, self._document, self._models = window, document, models
@@ -54,6 +56,7 @@ class LazyDocks(QObject):
             from app.training.install import install_training_panel
 
             self._panel = install_training_panel(self._window, self._document, self._models)
+            self.training_panel_installed.emit(self._panel)
         return self._panel
 
     def camera(self) -> tuple[Any, Any]:

@@ -22,6 +22,7 @@ from app.controllers.project import ProjectController
 from app.document import Document
 from app.lazy_docks import LazyDocks
 from app.review import install_review
+from app.session import ProjectSession
 from app.widgets.box_list import BoxListDock
 from app.widgets.class_list import ClassListDock
 from app.widgets.data_dialogs import ExportDialog, ImportDialog
@@ -74,6 +75,8 @@ class MainWindow(QMainWindow):
         self._wire()
         self.review = install_review(self, menus.model)  # Review dock, Model › Review Labels, X = fix
         self.docks = LazyDocks(self, self.document, self.models, menus.model)  # Train…, Camera: on first use
+        self.session = ProjectSession(self.projects, self.navigator, self.models, self.file_list, self)
+        self.docks.training_panel_installed.connect(self._on_docks_training_panel_installed)
         self.status.show_message("Open a folder of images (File › Open Folder, or drop it here)")
 
     def _wire(self) -> None:
@@ -122,6 +125,10 @@ class MainWindow(QMainWindow):
     @property
     def camera_actions(self) -> Any:
         return self.docks.camera()[1]
+
+    @Slot(object)
+    def _on_docks_training_panel_installed(self, panel: Any) -> None:
+        self.session.attach_train_form(panel.options_form)
 
     # --- dialogs (creating a dialog and handing its answer to a controller) -------------------
     @Slot()

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 class ProjectController(QObject):
     project_opened = Signal(object)  # OpenedProject
     open_failed = Signal(str)
+    project_closing = Signal(object)  # the Project, still open: last chance to save how it was left
     task_finished = Signal(str, object)  # "export" | "import", report
     task_failed = Signal(str, str)  # "export" | "import", message
     message = Signal(str)
@@ -54,6 +55,8 @@ class ProjectController(QObject):
         self._pool.start(worker)
 
     def close_project(self) -> None:
+        if self.project is not None:
+            self.project_closing.emit(self.project)
         project, self.project = self.project, None
         self._navigator.set_project(None)
         self._document.set_project(None)
@@ -80,7 +83,8 @@ class ProjectController(QObject):
             text += " — no images found in this folder"
         self.message.emit(text)
         self.project_opened.emit(opened)
-        self._navigator.show_first()
+        if self._navigator.current_id is None:  # app.session may have shown the image last seen
+            self._navigator.show_first()
 
     @Slot(str)
     def _on_file_list_sort_order_changed(self, order: str) -> None:

@@ -7,6 +7,7 @@ writes a dataset. Results are frozen dataclasses the GUI can show as they are.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class OpenedProject:
     records: tuple[Any, ...]  # ImageRecord, in the store's order
     read_only_reason: str | None
     sort_order: str = "name"  # the file list's order when the project was last used
+    session: dict[str, str] = dataclasses.field(default_factory=dict)  # app.session: how it was left
 
 
 def open_project(folder: Path) -> OpenedProject:
@@ -47,7 +49,10 @@ def open_project(folder: Path) -> OpenedProject:
     if getattr(project, "read_only", False) and not reason:
         reason = "the folder is read-only"
     sort_order = project.setting(SORT_SETTING, "name") if hasattr(project, "setting") else "name"
-    return OpenedProject(project, tuple(project.images()), reason, sort_order or "name")
+    from app.session import read_session
+
+    session = read_session(project) if hasattr(project, "setting") else {}
+    return OpenedProject(project, tuple(project.images()), reason, sort_order or "name", session)
 
 
 def open_project_worker(folder: Path) -> FunctionWorker:
