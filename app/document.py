@@ -220,6 +220,14 @@ class Document(QObject):
             self._classes = {n: self._classes[n] for n in names if n in self._classes} | self._classes
         self._reload_classes()
 
+    def reload_from_store(self, *, boxes: bool = True) -> None:
+        """Re-read the classes (and with ``boxes`` the current image's boxes, clearing the undo stack,
+        whose commands refer to the boxes as they were) after a change made to the store itself: a
+        class deleted or merged, Detect All adding classes."""
+        self._reload_classes()
+        if boxes and self.project is not None and self.record is not None:
+            self.set_image(self.record, self.pixels, self.project.boxes(self.record), self.error)
+
     def _reload_classes(self) -> None:
         if self.project is not None:
             self._classes = {c.name: c.colour for c in self.project.classes()}

@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         models.loading_changed.connect(status.on_model_loading)
         models.model_ready.connect(status.on_model_ready)
         models.model_failed.connect(status.on_model_failed)
+        models.batch_finished.connect(self._on_models_batch_finished)  # Detect All may add classes
         f, e, n, m = self.actions.file, self.actions.edit, self.actions.navigate, self.actions.model
         f.open_folder.triggered.connect(self.ask_open_folder)
         f.export.triggered.connect(self.show_export_dialog)
@@ -125,6 +126,10 @@ class MainWindow(QMainWindow):
     @property
     def camera_actions(self) -> Any:
         return self.docks.camera()[1]
+
+    @Slot(int, int, bool)
+    def _on_models_batch_finished(self, done: int, failed: int, cancelled: bool) -> None:
+        self.document.reload_from_store(boxes=False)  # the current image's boxes were reloaded already
 
     @Slot(object)
     def _on_docks_training_panel_installed(self, panel: Any) -> None:

@@ -1,4 +1,5 @@
-"""The class list dock: the project's classes with their colours; add, rename, recolour, reorder.
+"""The class list dock: the project's classes with their colours; add, rename, recolour, reorder,
+delete (an unused class, or one with its boxes) and merge (its boxes go to another class, then it goes).
 
 A view of the Document: it rebuilds on ``classes_changed`` and changes classes only through the
 Document's methods (which write through to the store). Double-click or selecting a class makes it
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -36,11 +38,14 @@ class ClassListDock(QDockWidget):
         row = QHBoxLayout()
         for name, tip in (("add", "Add a class"), ("rename", "Rename the selected class"),
                           ("colour", "Change the selected class's colour"),
+                          ("delete", "Delete the selected class"),
+                          ("merge", "Move the selected class's boxes to another class, then delete it"),
                           ("up", "Move up"), ("down", "Move down")):
             # tool buttons: a push button is at least 80 px wide, which made this dock (and so the
             # whole right column) ~430 px wide and squeezed the canvas
             button = QToolButton()
-            button.setText({"up": "↑", "down": "↓"}.get(name, name.capitalize()))
+            button.setText({"up": "↑", "down": "↓", "colour": "Colour", "delete": "Del"}.get(
+                name, name.capitalize()))
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.setObjectName(f"class_{name}")
             button.setToolTip(tip)
@@ -55,6 +60,8 @@ class ClassListDock(QDockWidget):
         buttons["add"].clicked.connect(self._on_add_clicked)
         buttons["rename"].clicked.connect(self._on_rename_clicked)
         buttons["colour"].clicked.connect(self._on_colour_clicked)
+        buttons["delete"].clicked.connect(self._on_delete_clicked)
+        buttons["merge"].clicked.connect(self._on_merge_clicked)
         buttons["up"].clicked.connect(self._on_up_clicked)
         buttons["down"].clicked.connect(self._on_down_clicked)
         self.list.currentTextChanged.connect(self._on_list_current_text_changed)
@@ -103,6 +110,32 @@ class ClassListDock(QDockWidget):
             self._document.reorder_classes(names)
             self.select_name(name)
 
+    def delete_selected(self, *, delete_boxes: bool = False) -> str:
+        """Delete the selected class; refused (the reason returned) while boxes use it unless
+        ``delete_boxes``. Returns "" on success."""
+        return self._change_store(lambda project, name: project.delete_class(name, delete_boxes=delete_boxes))
+
+    def merge_selected_into(self, target: str) -> str:
+        """Relabel every box of the selected class as ``target`` and delete the class; "" on success."""
+        return self._change_store(lambda project, name: project.delete_class(name, reassign_to=target))
+
+    def _change_store(self, change: Any) -> str:
+        name, project = self.selected_name(), self._document.project
+        if name is None:
+            return "select a class first"
+        if project is None or getattr(project, "read_only", False):
+            return "open a writable project first"
+        try:
+            change(project, name)
+        except Exception as exc:  # ProjectError: in use, unknown target; sqlite errors
+            return str(exc)
+        self._document.reload_from_store()
+        return ""
+
+    def box_count(self, name: str) -> int:
+        project = self._document.project
+        return 0 if project is None else project.class_counts().get(name, 0)
+
     @Slot()
     def refresh(self) -> None:
         current = self.selected_name()
@@ -140,6 +173,35 @@ class ClassListDock(QDockWidget):
         colour = QColorDialog.getColor(QColor(self._document.class_colour(name)), self, f"Colour of {name}")
         if colour.isValid():
             self.recolour_selected(colour.name())
+
+    @Slot()
+    def _on_delete_clicked(self) -> None:
+        name = self.selected_name()
+        if name is None:
+            return
+        used = self.box_count(name)
+        if used:
+            answer = QMessageBox.question(
+                self, "Delete class",
+                f"“{name}” is used by {used} box{'es' if used != 1 else ''}. Delete the class and its boxes?\n"
+                "(To keep the boxes under another class, use Merge.)")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        error = self.delete_selected(delete_boxes=bool(used))
+        if error:
+            QMessageBox.warning(self, "Delete class", error)
+
+    @Slot()
+    def _on_merge_clicked(self) -> None:
+        name = self.selected_name()
+        others = [n for n in self.names() if n != name]
+        if name is None or not others:
+            return
+        target, ok = QInputDialog.getItem(self, "Merge class", f"Move the boxes of “{name}” to:", others, 0, False)
+        if ok and target:
+            error = self.merge_selected_into(target)
+            if error:
+                QMessageBox.warning(self, "Merge class", error)
 
     @Slot()
     def _on_up_clicked(self) -> None:
