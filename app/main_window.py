@@ -21,6 +21,7 @@ from app.controllers.navigator import Navigator
 from app.controllers.project import ProjectController
 from app.document import Document
 from app.lazy_docks import LazyDocks
+from app.label_keys import LabelKeys
 from app.review import install_review
 from app.session import ProjectSession
 from app.widgets.box_list import BoxListDock
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self.review = install_review(self, menus.model)  # Review dock, Model › Review Labels, X = fix
         self.docks = LazyDocks(self, self.document, self.models, menus.model)  # Train…, Camera: on first use
+        self.label_keys = LabelKeys(self, self.document)  # 1-9 whatever has focus
         self.session = ProjectSession(self.projects, self.navigator, self.models, self.file_list, self)
         self.docks.training_panel_installed.connect(self._on_docks_training_panel_installed)
         self.status.show_message("Open a folder of images (File › Open Folder, or drop it here)")
@@ -133,6 +135,9 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_docks_training_panel_installed(self, panel: Any) -> None:
+        from app.widgets.wheel_guard import guard_wheel
+
+        guard_wheel(panel)  # scrolling over the form must not change the learning rate
         self.session.attach_train_form(panel.options_form)
 
     # --- dialogs (creating a dialog and handing its answer to a controller) -------------------

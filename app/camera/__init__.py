@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QDockWidget, QMainWindow, QMenu, QWidget
 
 from app.camera.dialog import CameraPickerDialog, ask_video_file
@@ -108,7 +108,9 @@ def install_camera(
     menu.addSeparator()
     play_pause = menu.addAction("&Play / Pause", panel.toggle_playing)
     grab = menu.addAction("&Grab Frame", panel.grab_frame)
-    grab.setToolTip("Save the current frame into the project with its detections (G in the camera view)")
+    grab.setShortcut(QKeySequence("G"))  # shown in the menu; works whatever has focus
+    window.addAction(grab)
+    grab.setToolTip("Save the current frame into the project with its detections (G)")
     close = menu.addAction("C&lose Camera / Video", dock.close)
     collect = menu.addAction("Collect &Uncertain Frames")
     collect.setCheckable(True)
