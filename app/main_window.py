@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         models.model_ready.connect(status.on_model_ready)
         models.model_failed.connect(status.on_model_failed)
         models.batch_finished.connect(self._on_models_batch_finished)  # Detect All may add classes
+        self.projects.project_opened.connect(self._on_projects_project_opened)
         f, e, n, m = self.actions.file, self.actions.edit, self.actions.navigate, self.actions.model
         f.open_folder.triggered.connect(self.ask_open_folder)
         f.export.triggered.connect(self.show_export_dialog)
@@ -128,6 +129,12 @@ class MainWindow(QMainWindow):
     @property
     def camera_actions(self) -> Any:
         return self.docks.camera()[1]
+
+    @Slot(object)
+    def _on_projects_project_opened(self, opened: Any) -> None:
+        folder = opened.project.folder
+        suffix = " (read-only)" if opened.read_only_reason else ""
+        self.setWindowTitle(f"{folder.name}{suffix} — {folder.parent} — RetinaLab")
 
     @Slot(int, int, bool)
     def _on_models_batch_finished(self, done: int, failed: int, cancelled: bool) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.text import plural
+
 from app.controllers.navigator import Navigator
 from app.widgets.file_list import FileListDock
 from app.workers.base import WorkerPool
@@ -181,7 +183,8 @@ class ModelController(QObject):
         self.loading_changed.emit(False)
         runs_on = f"{info.device}, {info.backend}" if info.backend else info.device
         self.message.emit(
-            f"Model ready: {info.title} ({info.num_classes} classes, {runs_on}, loaded in {info.load_s:.1f} s)"
+            f"Model ready: {info.title} ({plural(info.num_classes, 'class', 'classes')}, {runs_on}, "
+            f"loaded in {info.load_s:.1f} s)"
         )
         self.model_ready.emit(info)
         record = self._document.record
@@ -217,8 +220,9 @@ class ModelController(QObject):
             return
         self._document.set_predictions(detections)
         self._store_uncertainty(image_id, detections)
-        shown = len(self._document.visible_boxes())
-        self.message.emit(f"{len(detections)} detections ({shown} shown at score ≥ {self._document.score_thresh:.2f})")
+        thresh = self._document.score_thresh
+        shown = sum(1 for d in detections if (getattr(d, "score", None) or 0.0) >= thresh)
+        self.message.emit(f"{plural(len(detections), 'detection')} ({shown} shown at score ≥ {thresh:.2f})")
         self.detections_shown.emit(image_id, len(detections))
 
     def _store_uncertainty(self, image_id: int, detections: list) -> None:
@@ -260,5 +264,5 @@ class ModelController(QObject):
         self.batch_running = False
         verb = "cancelled after" if cancelled else "finished:"
         extra = f", {failed} unreadable" if failed else ""
-        self.message.emit(f"Detect All {verb} {done} images{extra}")
+        self.message.emit(f"Detect All {verb} {plural(done, 'image')}{extra}")
         self.batch_finished.emit(done, failed, cancelled)

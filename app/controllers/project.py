@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.controllers.navigator import Navigator
+from app.text import plural
 from app.widgets.file_list import FileListDock
 from app.workers.base import WorkerPool
 from app.workers.tasks import SORT_SETTING, OpenedProject, export_worker, import_worker, open_project_worker
@@ -76,7 +77,7 @@ class ProjectController(QObject):
         self._navigator.set_project(opened.project)
         self._file_list.set_records(opened.records)
         self._file_list.set_sort_order(opened.sort_order)
-        text = f"Opened {opened.project.folder.name}: {len(opened.records)} images"
+        text = f"Opened {opened.project.folder.name}: {plural(len(opened.records), 'image')}"
         if opened.read_only_reason:
             text += f" — read-only ({opened.read_only_reason}); edits are not saved"
         elif not opened.records:
@@ -130,7 +131,8 @@ class ProjectController(QObject):
 
     @Slot(object)
     def _on_export_returned(self, report: Any) -> None:
-        self.message.emit(f"Exported {report.num_images} images, {report.num_boxes} labels to {report.dst}")
+        self.message.emit(f"Exported {plural(report.num_images, 'image')}, {plural(report.num_boxes, 'label')} "
+                          f"to {report.dst}")
         self.task_finished.emit("export", report)
 
     @Slot(str)
@@ -145,7 +147,8 @@ class ProjectController(QObject):
             self._document.set_project(self.project)  # reloads the classes the import added
             if self._navigator.current_id is not None:
                 self._navigator.show_image(self._navigator.current_id)
-        self.message.emit(f"Imported {report.boxes_added} boxes on {report.images_matched} images")
+        self.message.emit(f"Imported {plural(report.boxes_added, 'box', 'boxes')} on "
+                          f"{plural(report.images_matched, 'image')}")
         self.task_finished.emit("import", report)
 
     @Slot(str)

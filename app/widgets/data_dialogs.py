@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.text import plural
 from engine.types import DATASET_FORMATS
 
 
@@ -151,8 +152,8 @@ class ExportDialog(_TaskDialog):
                                             reviewed_only=self.reviewed_check.isChecked()))
 
     def _describe(self, report: Any) -> str:
-        text = (f"Exported {report.num_images} images and {report.num_boxes} labels "
-                f"({len(report.class_names)} classes) as {report.format.upper()} to {report.dst}")
+        text = (f"Exported {plural(report.num_images, 'image')} and {plural(report.num_boxes, 'label')} "
+                f"({plural(len(report.class_names), 'class', 'classes')}) as {report.format.upper()} to {report.dst}")
         pending = next((w for w in report.warnings if "pending predictions" in w), None)
         return f"{text}. {pending}." if pending else text
 
@@ -192,14 +193,14 @@ class ImportDialog(_TaskDialog):
                                                    mark_reviewed=self.reviewed_check.isChecked()))
 
     def _describe(self, report: Any) -> str:
-        text = (f"Imported {_count(report.boxes_added, 'box', 'boxes')} on "
-                f"{_count(report.images_matched, 'image')}")
+        text = (f"Imported {plural(report.boxes_added, 'box', 'boxes')} on "
+                f"{plural(report.images_matched, 'image')}")
         if report.boxes_skipped:
             text += f" ({report.boxes_skipped} skipped: already there or empty)"
         if report.boxes_added and not self.reviewed_check.isChecked():
             text += "; the images stay unreviewed: check them with Next Unreviewed (Shift+D) and Space"
         if report.images_unmatched:
-            text += f"; {report.images_unmatched} images not in the project"
+            text += f"; {plural(report.images_unmatched, 'image')} not in the project"
         if report.classes_added:
             text += f"; new classes: {', '.join(report.classes_added)}"
         return text
@@ -212,7 +213,3 @@ class ImportDialog(_TaskDialog):
             path = QFileDialog.getExistingDirectory(self, "Annotations folder", self.path())
         if path:
             self.set_source(path)
-
-
-def _count(n: int, singular: str, plural: str = "") -> str:
-    return f"{n} {singular if n == 1 else plural or singular + 's'}"

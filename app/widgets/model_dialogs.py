@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from app.text import plural
 from app.workers.base import Cancelled, FunctionWorker, ProgressFn, StopFn, WorkerPool
 
 MB = 1024 * 1024
@@ -155,7 +156,7 @@ class BatchProgressDialog(QDialog):
         self.bar.setRange(0, total)
         self.bar.setValue(0)
         self.button.setText("Cancel")
-        self.label.setText(f"Detecting on {total} images…")
+        self.label.setText(f"Detecting on {plural(total, 'image')}…")
         self.show()
 
     @Slot(int, int, float)
@@ -168,7 +169,7 @@ class BatchProgressDialog(QDialog):
         self._running = False
         self.button.setText("Close")
         extra = f" ({failed} unreadable)" if failed else ""
-        self.label.setText(("Cancelled after " if cancelled else "Done: ") + f"{done} images{extra}")
+        self.label.setText(("Cancelled after " if cancelled else "Done: ") + f"{plural(done, 'image')}{extra}")
 
     @Slot()
     def _on_button_clicked(self) -> None:

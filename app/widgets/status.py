@@ -7,6 +7,13 @@ from typing import Any
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from app.text import plural
+
+# a message starting with one of these is an error: it clears itself after ERROR_TIMEOUT_MS, so it is not
+# read later as being about what is on screen then
+ERROR_PREFIXES = ("Model not loaded", "Detection failed", "Could not", "Cannot", "Export failed", "Import failed",
+                  "Sort order not saved", "Nothing to")
+
 
 class StatusBarView(QStatusBar):
     """Left: the latest message. Right: model state, then save state."""
@@ -21,11 +28,13 @@ class StatusBarView(QStatusBar):
         self.addPermanentWidget(self.model_label)
         self.addPermanentWidget(self.saved_label)
         self.last_message = ""
+        self.error_timeout_ms = 15_000
 
     @Slot(str)
     def show_message(self, text: str) -> None:
         self.last_message = text
-        self.showMessage(text)
+        is_error = text.startswith(ERROR_PREFIXES) or " failed" in text.split(":", 1)[0]
+        self.showMessage(text, self.error_timeout_ms if is_error else 0)
 
     @Slot(bool)
     def on_model_loading(self, loading: bool) -> None:
@@ -36,7 +45,7 @@ class StatusBarView(QStatusBar):
     def on_model_ready(self, info: Any) -> None:
         backend = getattr(info, "backend", "")
         self.model_label.setText(f"Model: {info.title} ✓ ready" + (f" · {backend}" if backend else ""))
-        self.model_label.setToolTip(f"{info.arch}, {info.num_classes} classes, {info.device}"
+        self.model_label.setToolTip(f"{info.arch}, {plural(info.num_classes, 'class', 'classes')}, {info.device}"
                                     + (f", run by {backend}" if backend else ""))
 
     @Slot(str)

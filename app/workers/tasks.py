@@ -39,6 +39,12 @@ def open_project(folder: Path) -> OpenedProject:
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise ProjectError(f"not a folder: {folder}")
+    if not (folder / ".retinalab").exists():
+        from engine.project.scan import list_relative
+
+        if not list_relative(folder):  # nothing to label: leave the folder as it was, no .retinalab/ in it
+            raise ProjectError(f"no images in {folder} (looked for .jpg, .png, .bmp, .tif, .webp in it and "
+                               "its subfolders); nothing was written there")
     try:
         project = Project.open(folder)
     except ProjectError:

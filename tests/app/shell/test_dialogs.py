@@ -30,7 +30,7 @@ def test_export_then_import_round_trip_through_the_dialogs(qtbot: Any, make_wind
     dialog.set_reviewed_only(True)
     with qtbot.waitSignal(window.projects.task_finished, timeout=10_000):
         assert dialog.start()
-    assert dialog.result_text.startswith("Exported 1 images and 1 labels")
+    assert dialog.result_text.startswith("Exported 1 image and 1 label")
     json_files = list((tmp_path / "out").rglob("*.json"))
     assert len(json_files) == 1
     coco = json.loads(json_files[0].read_text())
