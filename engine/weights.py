@@ -102,6 +102,14 @@ def unavailable_message(arch: str, pretrained: str, reason: str = "offline") -> 
     )
 
 
+def _network_reason(url: str, exc: BaseException) -> str:
+    """``no network: cannot reach HOST (Name or service not known)`` rather than ``<urlopen error ...>``."""
+    reason = getattr(exc, "reason", exc)
+    detail = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+    host = urllib.parse.urlparse(url).hostname or url
+    return f"no network: cannot reach {host} ({detail})"
+
+
 def download_weights(
     arch: str,
     pretrained: str,
@@ -132,7 +140,7 @@ def download_weights(
             try:
                 response = urllib.request.urlopen(url, timeout=timeout_s)  # noqa: S310 (https/file URLs)
             except (urllib.error.URLError, OSError) as exc:
-                raise WeightsUnavailableError(unavailable_message(arch, pretrained, f"cannot reach {exc}")) from None
+                raise WeightsUnavailableError(unavailable_message(arch, pretrained, _network_reason(url, exc))) from None
             with response:
                 total = int(response.headers.get("Content-Length") or 0)
                 done = 0

@@ -8,6 +8,7 @@ and cancels it through the model controller.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -59,6 +60,10 @@ class DownloadDialog(QDialog):
         self.status_label = QLabel(f"Looking for the COCO weights of {title}…")
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail_label = QLabel("")
+        self.detail_label.setObjectName("download_detail")
+        self.detail_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail_label.hide()
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)
         self.size_label = QLabel("")
@@ -69,6 +74,7 @@ class DownloadDialog(QDialog):
         row.addWidget(self.button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status_label)
+        layout.addWidget(self.detail_label)
         layout.addWidget(self.bar)
         layout.addLayout(row)
         self.button.clicked.connect(self._on_button_clicked)
@@ -105,10 +111,20 @@ class DownloadDialog(QDialog):
     @Slot(str)
     def _on_worker_errored(self, message: str) -> None:
         self.error = message
-        self.status_label.setText(f"Cannot get the weights: {message}")
+        # the sentence wraps; a URL and a cache path cannot: they get lines of their own, unwrapped, and
+        # the dialog grows to show them whole
+        match = re.search(r"^(.*): download (\S+) and save it as (\S+)$", message)
+        sentence, url, path = match.groups() if match else (message, "", "")
+        self.status_label.setText(f"Cannot get the weights: {sentence}.")
         self.status_label.setStyleSheet("color: #c62828")
-        self.bar.setRange(0, 1)
-        self.bar.setValue(0)
+        if url:
+            self.detail_label.setText(f"Download\n    {url}\nand save it as\n    {path}")
+            self.detail_label.show()
+            margins = self.layout().contentsMargins()
+            self.setMinimumWidth(self.detail_label.sizeHint().width() + margins.left() + margins.right())
+        self.bar.hide()  # no 0 % bar left standing under an error
+        self.size_label.setText("")
+        self.adjustSize()
         self.failed.emit(message)
 
     @Slot()

@@ -126,5 +126,5 @@ def test_download_dialog_offline_shows_a_clear_message(qtbot: Any, make_window: 
     if dialog.error is None:  # the weights happen to be cached on this machine: they load instead
         pytest.skip("COCO weights are cached here")
     assert text.startswith("Cannot get the weights: ")
-    assert "not cached" in text and ".pth" in text
+    assert "not cached" in text and ".pth" in text + dialog.detail_label.text()
     qtbot.waitUntil(lambda: dialog.button.text() == "Close", timeout=5_000)  # set on the worker's `finished`

@@ -121,7 +121,7 @@ def test_most_uncertain_first_order_navigation_and_restart(qtbot: Any, make_wind
     assert again.file_list.sort_order() == "uncertainty"
     assert again.file_list.sort_combo.currentData() == "uncertainty"
     assert _names(again, again.file_list.visible_ids()) == MOST_UNCERTAIN_FIRST
-    assert _shown(again) == "img_01.png"  # the first image on screen
+    assert _shown(again) == "img_04.png"  # reopens on the image left on screen (issue 18), not the first
 
 
 def test_a_new_uncertainty_moves_the_image_in_the_sorted_list(qtbot: Any, make_window: Any, folder: Path) -> None:
