@@ -21,9 +21,12 @@ from app.controllers.navigator import Navigator
 from app.controllers.project import ProjectController
 from app.document import Document
 from app.lazy_docks import LazyDocks
+from app.clipboard import BoxClipboard
 from app.label_keys import LabelKeys
+from app.recent import RecentFolders
 from app.review import install_review
 from app.session import ProjectSession
+from app.view_menu import ViewMenu
 from app.widgets.box_list import BoxListDock
 from app.widgets.class_list import ClassListDock
 from app.widgets.data_dialogs import ExportDialog, ImportDialog
@@ -77,6 +80,12 @@ class MainWindow(QMainWindow):
         self.review = install_review(self, menus.model)  # Review dock, Model › Review Labels, X = fix
         self.docks = LazyDocks(self, self.document, self.models, menus.model)  # Train…, Camera: on first use
         self.label_keys = LabelKeys(self, self.document)  # 1-9 whatever has focus
+        self.clipboard = BoxClipboard(self)  # Ctrl+C / Ctrl+V, Ctrl+Shift+V the previous image's labels
+        for action in (None, self.clipboard.copy_action, self.clipboard.paste_action,
+                       self.clipboard.paste_previous_action):
+            menus.edit.addAction(action) if action else menus.edit.addSeparator()
+        self.recent = RecentFolders(self, menus.file, self.actions.file.import_labels)
+        self.view = ViewMenu(self)  # View (zoom, panels, H, brightness), Help (F1), right-click on boxes
         self.session = ProjectSession(self.projects, self.navigator, self.models, self.file_list, self)
         self.docks.training_panel_installed.connect(self._on_docks_training_panel_installed)
         self.status.show_message("Open a folder of images (File › Open Folder, or drop it here)")

@@ -9,6 +9,9 @@ only, through a ``box_id -> BoxItem`` dict. Scene coordinates are image pixels: 
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 from PySide6.QtCore import QObject, QRectF, Qt
 from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsScene
@@ -28,6 +31,8 @@ class CanvasScene(QGraphicsScene):
         self._selected: set[int] = set()
         self._tag_scale = 1.0
         self._pixmap = QPixmap()  # drawn as the background (cached by the view), not as an item
+        self.boxes_shown = True  # View › Show Boxes (H): off hides every box (and so they cannot be picked)
+        self.brightness, self.contrast = 0, 1.0  # View › Brightness / Contrast: the display only, never the file
         document.image_changed.connect(self._on_document_image_changed)
         document.boxes_added.connect(self._on_document_boxes_added)
         document.boxes_removed.connect(self._on_document_boxes_removed)
@@ -68,6 +73,37 @@ class CanvasScene(QGraphicsScene):
         hits = self.items(rect, Qt.ItemSelectionMode.ContainsItemShape)
         return [it.box_id for it in hits if isinstance(it, BoxItem) and it.isVisible()]
 
+    def set_boxes_shown(self, on: bool) -> None:
+        self.boxes_shown = bool(on)
+        for item in self._items.values():
+            item.setVisible(self._shows(item.box))
+
+    def set_display_adjust(self, brightness: int, contrast: float) -> None:
+        """Show the image with ``brightness`` added (-100..100) and ``contrast`` times the spread around
+        mid-grey (0.2..3); the decoded pixels and the file are untouched."""
+        self.brightness, self.contrast = int(brightness), float(contrast)
+        self._set_pixmap()
+        self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)
+
+    def bring_to_front(self, ids: list[int]) -> None:
+        top = max((it.zValue() for it in self._items.values()), default=0.0)
+        for box_id in ids:
+            item = self._items.get(box_id)
+            if item is not None:
+                top += 1.0
+                item.setZValue(top)
+
+    def _shows(self, box: Any) -> bool:
+        return self.boxes_shown and self.document.is_visible(box)
+
+    def _set_pixmap(self) -> None:
+        pixels = self.document.pixels
+        if pixels is not None and (self.brightness or self.contrast != 1.0):
+            lut = np.clip((np.arange(256, dtype=np.float32) - 128.0) * self.contrast + 128.0 + self.brightness,
+                          0, 255).astype(np.uint8)
+            pixels = lut[pixels]
+        self._pixmap = render.pixmap_from_rgb(pixels) if pixels is not None else QPixmap()
+
     def set_tag_scale(self, scale: float) -> None:
         """Tags keep their screen size: the view calls this with 1 / zoom when the zoom changes."""
         if scale != self._tag_scale:
@@ -83,7 +119,7 @@ class CanvasScene(QGraphicsScene):
         self._selected = set()
         doc = self.document
         if doc.pixels is not None:
-            self._pixmap = render.pixmap_from_rgb(doc.pixels)
+            self._set_pixmap()
             self.setSceneRect(QRectF(self._pixmap.rect()))
         else:
             self._pixmap = QPixmap()
@@ -111,7 +147,7 @@ class CanvasScene(QGraphicsScene):
                 continue
             box = doc.box(box_id)
             item.set_box(box, doc.class_colour(box.label))
-            item.setVisible(doc.is_visible(box))
+            item.setVisible(self._shows(box))
 
     def _on_document_selection_changed(self) -> None:
         wanted = set(self.document.selected_ids())
@@ -126,10 +162,9 @@ class CanvasScene(QGraphicsScene):
         self._selected = wanted & set(self._items)
 
     def _on_document_score_thresh_changed(self, _thresh: float) -> None:
-        doc = self.document
         for item in self._items.values():
             if item.box.source == "predicted":
-                item.setVisible(doc.is_visible(item.box))
+                item.setVisible(self._shows(item.box))
 
     # ---- internals --------------------------------------------------------------------------
     def _add_items(self, ids: list[int]) -> None:
@@ -139,6 +174,6 @@ class CanvasScene(QGraphicsScene):
                 continue
             box = doc.box(box_id)
             item = BoxItem(box, doc.class_colour(box.label), self._tag_scale)
-            item.setVisible(doc.is_visible(box))
+            item.setVisible(self._shows(box))
             self.addItem(item)
             self._items[box_id] = item

@@ -16,6 +16,12 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
+def _own_config_dir(tmp_path_factory: Any, monkeypatch: Any) -> None:
+    """Recent folders and other per-user settings go to a temporary folder, not the user's config."""
+    monkeypatch.setenv("RETINALAB_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture(autouse=True)
 def _collect_garbage_on_the_gui_thread() -> Iterator[None]:
     yield
     gc.collect()
