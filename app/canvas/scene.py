@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QRectF, Qt
 from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsScene
@@ -99,6 +98,8 @@ class CanvasScene(QGraphicsScene):
     def _set_pixmap(self) -> None:
         pixels = self.document.pixels
         if pixels is not None and (self.brightness or self.contrast != 1.0):
+            import numpy as np  # not at import: the window paints before numpy is loaded
+
             lut = np.clip((np.arange(256, dtype=np.float32) - 128.0) * self.contrast + 128.0 + self.brightness,
                           0, 255).astype(np.uint8)
             pixels = lut[pixels]
