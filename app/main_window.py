@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         models.model_failed.connect(status.on_model_failed)
         models.batch_finished.connect(self._on_models_batch_finished)  # Detect All may add classes
         self.projects.project_opened.connect(self._on_projects_project_opened)
+        doc.boxes_changed.connect(self._on_document_boxes_changed)  # the count after each name in the list
         f, e, n, m = self.actions.file, self.actions.edit, self.actions.navigate, self.actions.model
         f.open_folder.triggered.connect(self.ask_open_folder)
         f.export.triggered.connect(self.show_export_dialog)
@@ -144,10 +145,19 @@ class MainWindow(QMainWindow):
         folder = opened.project.folder
         suffix = " (read-only)" if opened.read_only_reason else ""
         self.setWindowTitle(f"{folder.name}{suffix} — {folder.parent} — RetinaLab")
+        self.file_list.model.set_box_counts(opened.box_counts)
+
+    @Slot()
+    def _on_document_boxes_changed(self) -> None:
+        record = self.document.record
+        if record is not None:
+            self.file_list.model.set_box_count(record.id, len(self.document.boxes()))
 
     @Slot(int, int, bool)
     def _on_models_batch_finished(self, done: int, failed: int, cancelled: bool) -> None:
         self.document.reload_from_store(boxes=False)  # the current image's boxes were reloaded already
+        if self.projects.project is not None:
+            self.file_list.model.set_box_counts(self.projects.project.box_counts())
 
     @Slot(object)
     def _on_docks_training_panel_installed(self, panel: Any) -> None:

@@ -70,6 +70,7 @@ class FileListModel(QAbstractListModel):
         self._status: dict[int, str] = {}
         self._unreadable: dict[int, str] = {}
         self._uncertainty: dict[int, float] = {}
+        self._box_counts: dict[int, int] = {}  # shown after the name: "img.jpg  (3)"
         self.order_version = 0  # bumped whenever the "most uncertain first" order may change
         self._row: dict[int, int] = {}
         self._icons = {name: _dot(colour) for name, colour in STATUS_COLOURS.items()}
@@ -85,6 +86,20 @@ class FileListModel(QAbstractListModel):
         self._unreadable = {}
         self._row = {image_id: row for row, image_id in enumerate(self._ids)}
         self.endResetModel()
+
+    def set_box_count(self, image_id: int, n: int) -> None:
+        if image_id in self._row and self._box_counts.get(image_id, 0) != n:
+            self._box_counts[image_id] = n
+            self._changed(image_id)
+
+    def set_box_counts(self, counts: dict[int, int]) -> None:
+        """Boxes per image id, shown after the name (images not in ``counts``: none)."""
+        self._box_counts = dict(counts)
+        if self._ids:
+            self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1), [Qt.ItemDataRole.DisplayRole])
+
+    def box_count(self, image_id: int) -> int:
+        return self._box_counts.get(image_id, 0)
 
     def ids(self) -> list[int]:
         return list(self._ids)
@@ -155,7 +170,8 @@ class FileListModel(QAbstractListModel):
         image_id = self._ids[index.row()]
         status = self.status(image_id)
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._paths[index.row()]
+            n = self._box_counts.get(image_id, 0)
+            return f"{self._paths[index.row()]}  ({n})" if n else self._paths[index.row()]
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icons[status]
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -220,7 +236,7 @@ class FileFilterProxy(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
         model = self.sourceModel()
         index = model.index(source_row, 0, source_parent)
-        return self.accepts(model.data(index), model.data(index, StatusRole))
+        return self.accepts(model.path(model.data(index, IdRole)), model.data(index, StatusRole))
 
 
 class FileListDock(QDockWidget):

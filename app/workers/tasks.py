@@ -30,6 +30,7 @@ class OpenedProject:
     read_only_reason: str | None
     sort_order: str = "name"  # the file list's order when the project was last used
     session: dict[str, str] = dataclasses.field(default_factory=dict)  # app.session: how it was left
+    box_counts: dict[int, int] = dataclasses.field(default_factory=dict)  # boxes per image id, for the list
 
 
 def open_project(folder: Path) -> OpenedProject:
@@ -58,7 +59,8 @@ def open_project(folder: Path) -> OpenedProject:
     from app.session import read_session
 
     session = read_session(project) if hasattr(project, "setting") else {}
-    return OpenedProject(project, tuple(project.images()), reason, sort_order or "name", session)
+    counts = project.box_counts() if hasattr(project, "box_counts") else {}
+    return OpenedProject(project, tuple(project.images()), reason, sort_order or "name", session, counts)
 
 
 def open_project_worker(folder: Path) -> FunctionWorker:
