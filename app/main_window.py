@@ -19,6 +19,7 @@ from app.canvas import Canvas
 from app.controllers.model import ModelController
 from app.controllers.navigator import Navigator
 from app.controllers.project import ProjectController
+from app.dock_space import install as install_dock_space
 from app.document import Document
 from app.lazy_docks import LazyDocks
 from app.clipboard import BoxClipboard
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
             menus.edit.addAction(action) if action else menus.edit.addSeparator()
         self.recent = RecentFolders(self, menus.file, self.actions.file.import_labels)
         self.view = ViewMenu(self)  # View (zoom, panels, H, brightness), Help (F1), right-click on boxes
+        self.dock_space = install_dock_space(self)  # closing the Camera / Train panel gives the space back
         self.session = ProjectSession(self.projects, self.navigator, self.models, self.file_list, self)
         self.docks.training_panel_installed.connect(self._on_docks_training_panel_installed)
         self.status.show_message("Open a folder of images (File › Open Folder, or drop it here)")

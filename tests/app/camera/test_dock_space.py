@@ -1,0 +1,29 @@
+"""Issue 18, defect 6: a video squeezes the image while the Camera panel is open; closing the Camera
+and Train panels gives the image its space back without a restart."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def test_closing_the_camera_and_train_panels_gives_the_space_back(qtbot, detector, make_clip) -> None:
+    from app.main_window import MainWindow
+
+    window = MainWindow(detector_factory=lambda spec: detector)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    try:
+        qtbot.wait(200)
+        before = window.canvas.width()
+        window.camera_dock.open_video(make_clip("street.avi", num_frames=30, fps=30.0))
+        window.training_panel.integration.show_panel()
+        qtbot.waitUntil(lambda: window.canvas.width() < before - 50, timeout=5000)  # they take room while open
+        qtbot.wait(300)
+        window.camera_actions.close.trigger()
+        window.training_panel.close()
+        qtbot.waitUntil(lambda: abs(window.canvas.width() - before) <= 8, timeout=5000)
+    finally:
+        window.shutdown()
