@@ -122,6 +122,7 @@ class CameraPanel(QWidget):
             self.view.clear()
             self.source_closed.emit()
         self._info = None
+        self._video_path = None  # Add Frames must not keep adding from a closed video
         self._playing = False
         self._running = False
         self._update_controls()

@@ -27,3 +27,27 @@ def test_closing_the_camera_and_train_panels_gives_the_space_back(qtbot, detecto
         qtbot.waitUntil(lambda: abs(window.canvas.width() - before) <= 8, timeout=5000)
     finally:
         window.shutdown()
+
+
+def test_add_frames_stops_once_the_video_is_closed(qtbot, detector, make_clip, tmp_path) -> None:
+    """Issue 18, defect 8: "Add Frames" still added frames after the video was closed."""
+    from app.main_window import MainWindow
+    from tests.app.shell.conftest import write_images
+
+    write_images(tmp_path / "proj", 1)
+    window = MainWindow(detector_factory=lambda spec: detector)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        with qtbot.waitSignal(window.navigator.image_shown, timeout=10_000):
+            window.projects.open_folder(tmp_path / "proj")
+        panel = window.camera_dock.panel
+        panel.open_video(make_clip("street.avi", num_frames=30, fps=30.0))
+        qtbot.waitUntil(lambda: panel.controls.add_button.isEnabled(), timeout=5000)
+        window.camera_actions.close.trigger()
+        assert not panel.controls.add_button.isEnabled()
+        panel.add_every_nth(10)
+        qtbot.wait(500)
+        assert not (tmp_path / "proj" / "captures").exists()
+    finally:
+        window.shutdown()
