@@ -42,6 +42,11 @@ class MainWindowBridge(QObject):
         window.raise_()
 
     @Slot(int, int)
+    def colour(self, label: str) -> Any:
+        from PySide6.QtGui import QColor
+
+        return QColor(self._window.document.class_colour(label))
+
     def list_added(self, written: int, added: int) -> None:
         project = self.project()
         if project is not None and added:
@@ -55,4 +60,5 @@ def attach_to_main_window(window: Any, menu: QMenu | None = None) -> tuple[Camer
     dock, actions = install_camera(window, project_provider=bridge.project, detector_provider=bridge.detector,
                                    open_image=bridge.open_grabbed, menu=menu)
     dock.panel.frames_added.connect(bridge.list_added)
+    dock.panel.view.set_colour_for(bridge.colour)  # the same colours as the canvas and the class list
     return dock, actions

@@ -149,6 +149,14 @@ class CameraView(QWidget):
                 text += f" · boxes {delay * 1000:.0f} ms behind"
         return text
 
+    def set_colour_for(self, colour_for: ColourFor) -> None:
+        """Colour the live boxes with ``colour_for(label)`` (the window: the class list's colours)."""
+        self._colour_for = colour_for
+        self.update()
+
+    def colour_of(self, label: str) -> QColor:
+        return QColor(self._colour_for(label))
+
     # -- keys: while the view has focus, G and Space are the camera's, not the window's shortcuts ----------
     _KEYS = {Qt.Key.Key_G: "grab_requested", Qt.Key.Key_Space: "play_pause_requested"}
 

@@ -51,3 +51,27 @@ def test_add_frames_stops_once_the_video_is_closed(qtbot, detector, make_clip, t
         assert not (tmp_path / "proj" / "captures").exists()
     finally:
         window.shutdown()
+
+
+def test_live_boxes_use_the_class_list_colours(qtbot, detector, tmp_path) -> None:
+    """Issue 18, defect 8: the live video overlay used other class colours than the canvas and class list."""
+    from PySide6.QtGui import QColor
+
+    from app.main_window import MainWindow
+    from tests.app.shell.conftest import write_images
+
+    write_images(tmp_path / "proj", 1)
+    window = MainWindow(detector_factory=lambda spec: detector)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        with qtbot.waitSignal(window.navigator.image_shown, timeout=10_000):
+            window.projects.open_folder(tmp_path / "proj")
+        window.class_list.add_class("thing")
+        window.class_list.select_name("thing")
+        window.class_list.recolour_selected("#123456")
+        view = window.camera_dock.panel.view
+        assert view.colour_of("thing") == QColor("#123456")
+        assert view.colour_of("thing") == QColor(window.document.class_colour("thing"))
+    finally:
+        window.shutdown()
