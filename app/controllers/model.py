@@ -82,6 +82,8 @@ class ModelController(QObject):
         self.worker.batch_progressed.connect(self.batch_progressed)
         self.worker.batch_finished.connect(self._on_worker_batch_finished)
         navigator.image_shown.connect(self._on_navigator_image_shown)
+        self._last_detections: tuple[int, list[float]] | None = None  # (image id, scores) last shown
+        document.score_thresh_changed.connect(self._on_document_score_thresh_changed)
 
     # --- loading ----------------------------------------------------------------------------
     def load(self, spec: ModelSpec) -> None:
@@ -220,10 +222,22 @@ class ModelController(QObject):
             return
         self._document.set_predictions(detections)
         self._store_uncertainty(image_id, detections)
-        thresh = self._document.score_thresh
-        shown = sum(1 for d in detections if (getattr(d, "score", None) or 0.0) >= thresh)
-        self.message.emit(f"{plural(len(detections), 'detection')} ({shown} shown at score ≥ {thresh:.2f})")
+        self._last_detections = (image_id, [getattr(d, "score", None) or 0.0 for d in detections])
+        self._say_detections()
         self.detections_shown.emit(image_id, len(detections))
+
+    def _say_detections(self) -> None:
+        image_id, scores = self._last_detections or (None, [])
+        record = self._document.record
+        if image_id is None or record is None or record.id != image_id:
+            return
+        thresh = self._document.score_thresh
+        shown = sum(1 for score in scores if score >= thresh)
+        self.message.emit(f"{plural(len(scores), 'detection')} ({shown} shown at score ≥ {thresh:.2f})")
+
+    @Slot(float)
+    def _on_document_score_thresh_changed(self, _thresh: float) -> None:
+        self._say_detections()  # the count follows the score slider
 
     def _store_uncertainty(self, image_id: int, detections: list) -> None:
         """The shown image's uncertainty after a pass (a few boxes of arithmetic and one small write)."""

@@ -32,6 +32,8 @@ def test_detections_message_counts_detections_not_labels(qtbot: Any, make_window
         window.actions.model.detect.trigger()
     assert window.status.last_message == "1 detection (1 shown at score ≥ 0.30)".replace(
         "0.30", f"{window.document.score_thresh:.2f}")
+    window.document.set_score_thresh(0.95)  # what the score slider does
+    assert window.status.last_message == "1 detection (0 shown at score ≥ 0.95)"  # follows the slider
 
 
 def test_a_folder_without_images_is_refused_and_left_untouched(qtbot: Any, make_window: Any, tmp_path: Path) -> None:
