@@ -121,8 +121,7 @@ class CameraPanel(QWidget):
             capture.deleteLater()
             self.view.clear()
             self.source_closed.emit()
-        self._info = None
-        self._video_path = None  # Add Frames must not keep adding from a closed video
+        self._info, self._video_path = None, None  # and Add Frames stops adding from the closed video
         self._playing = False
         self._running = False
         self._update_controls()
