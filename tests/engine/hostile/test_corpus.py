@@ -8,7 +8,6 @@ back). Runs in well under a minute on 2 cores.
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import textwrap
@@ -51,12 +50,28 @@ def test_every_reader_reads_valid_boxes_or_says_one_line(corpus: Corpus, watchdo
 
 def _run(*args: str | Path, timeout: float = 240) -> tuple[subprocess.CompletedProcess[str], float]:
     """``retinalab ARGS`` in a child process; returns it and its peak resident memory in MB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc, peak = _measured([sys.executable, "-m", "engine.cli", *map(str, args)], timeout=timeout)
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
-    return proc, max(peak, before) / 1024
+    return proc, peak
+
+
+# The command runs under a small go-between process that reports the peak of its one child. Reading
+# RUSAGE_CHILDREN in pytest itself would also count every earlier child of the test session, such as
+# DataLoader workers forked from a pytest process that has grown past 2 GB over the app tests.
+_MEASURE = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+            "print('@@peak_kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+            "sys.exit(code)")
+
+
+def _measured(argv: list[str], *, timeout: float, input: str | None = None,
+              ) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run ``argv``; returns it (without the measuring line) and its own peak resident memory in MB."""
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, timeout=timeout,
+                          input=input, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+    head, _, tail = proc.stderr.rpartition("@@peak_kb ")
+    peak_kb = float(tail.split()[0]) if tail.strip() else float("inf")
+    proc.stderr = head
+    return proc, peak_kb / 1024
 
 
 def _assert_one_line_or_ok(proc: subprocess.CompletedProcess[str]) -> None:
@@ -102,11 +117,8 @@ def test_convert_train_and_eval_over_every_bad_dataset(corpus: Corpus, weights: 
         commands.append(["train", "--data", path, "--format", fmt, "--out", tmp_path / f"run-{name}", *TINY_TRAIN])
         commands.append(["eval", "--weights", weights, "--data", path, "--format", fmt])
     # one child process for all commands: torch is imported once, and its peak memory is read back
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run([sys.executable, "-c", _COMMANDS_SCRIPT], capture_output=True, text=True, timeout=600,
-                          input="\n".join("\t".join(map(str, c)) for c in commands),
-                          env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
-    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    proc, peak = _measured([sys.executable, "-c", _COMMANDS_SCRIPT], timeout=600,
+                           input="\n".join("\t".join(map(str, c)) for c in commands))
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     chunks = proc.stderr.split("=== ")
     results = [chunk.split("\n", 1)[0] for chunk in chunks[1:]]
