@@ -104,11 +104,13 @@ class ProjectController(QObject):
         self.open_failed.emit(message)
 
     # --- export / import --------------------------------------------------------------------
-    def export(self, dst: str | Path, fmt: str, *, reviewed_only: bool) -> bool:
+    def export(self, dst: str | Path, fmt: str, *, reviewed_only: bool, with_predictions: bool = False) -> bool:
+        """Export the labels; ``with_predictions`` adds the predictions the score slider shows, with scores."""
         if self.project is None:
             self.task_failed.emit("export", "open a folder first")
             return False
-        worker = export_worker(self.project, Path(dst), fmt, reviewed_only=reviewed_only)
+        thresh = self._document.score_thresh if with_predictions else None
+        worker = export_worker(self.project, Path(dst), fmt, reviewed_only=reviewed_only, include_predictions=thresh)
         worker.returned.connect(self._on_export_returned)
         worker.errored.connect(self._on_export_errored)
         self.message.emit(f"Exporting {fmt.upper()} to {dst}…")
@@ -131,7 +133,9 @@ class ProjectController(QObject):
 
     @Slot(object)
     def _on_export_returned(self, report: Any) -> None:
-        self.message.emit(f"Exported {plural(report.num_images, 'image')}, {plural(report.num_boxes, 'label')} "
+        predictions = getattr(report, "num_predictions", 0)
+        also = f" and {plural(predictions, 'prediction')}" if predictions else ""
+        self.message.emit(f"Exported {plural(report.num_images, 'image')}, {plural(report.num_boxes, 'label')}{also} "
                           f"to {report.dst}")
         self.task_finished.emit("export", report)
 

@@ -89,8 +89,8 @@ class TrainOptions:
             elif current_arch is not None:
                 arch, pretrained = current_arch, "coco"
             else:
-                raise ValueError("no model is loaded to fine-tune: load one (Model menu) or choose "
-                                 "another starting point")
+                raise ValueError("the model on screen cannot be fine-tuned (none is loaded, or it is an "
+                                 "ONNX export): load a checkpoint (Model menu) or choose another starting point")
         return TrainConfig(
             data=data,
             out=out,

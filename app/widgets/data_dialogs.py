@@ -137,6 +137,11 @@ class ExportDialog(_TaskDialog):
         self.reviewed_check = QCheckBox("Reviewed images only")
         self.reviewed_check.setObjectName("export_reviewed_only")
         self.form.addRow("", self.reviewed_check)
+        self.predictions_check = QCheckBox("Also write the predictions the score slider shows, with scores (COCO)")
+        self.predictions_check.setObjectName("export_predictions")
+        self.predictions_check.setToolTip("Labels are always written; predictions only when this is on, "
+                                          "each with its score so it is never mistaken for a label")
+        self.form.addRow("", self.predictions_check)
 
     def path_label(self) -> str:
         return "Destination folder"
@@ -147,12 +152,18 @@ class ExportDialog(_TaskDialog):
     def set_reviewed_only(self, on: bool) -> None:
         self.reviewed_check.setChecked(on)
 
+    def set_with_predictions(self, on: bool) -> None:
+        self.predictions_check.setChecked(on)
+
     def _launch(self) -> bool:
         return bool(self._controller.export(self.path(), self.format(),
-                                            reviewed_only=self.reviewed_check.isChecked()))
+                                            reviewed_only=self.reviewed_check.isChecked(),
+                                            with_predictions=self.predictions_check.isChecked()))
 
     def _describe(self, report: Any) -> str:
-        text = (f"Exported {plural(report.num_images, 'image')} and {plural(report.num_boxes, 'label')} "
+        predictions = getattr(report, "num_predictions", 0)
+        also = f" and {plural(predictions, 'prediction')} with scores" if predictions else ""
+        text = (f"Exported {plural(report.num_images, 'image')} and {plural(report.num_boxes, 'label')}{also} "
                 f"({plural(len(report.class_names), 'class', 'classes')}) as {report.format.upper()} to {report.dst}")
         pending = next((w for w in report.warnings if "pending predictions" in w), None)
         return f"{text}. {pending}." if pending else text

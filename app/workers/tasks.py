@@ -70,9 +70,10 @@ def open_project_worker(folder: Path) -> FunctionWorker:
     return FunctionWorker(job, name=f"open {Path(folder).name}")
 
 
-def export_worker(project: Any, dst: Path, fmt: str, *, reviewed_only: bool) -> FunctionWorker:
+def export_worker(project: Any, dst: Path, fmt: str, *, reviewed_only: bool,
+                  include_predictions: float | None = None) -> FunctionWorker:
     def job(report: ProgressFn, should_stop: StopFn) -> Any:
-        return project.export(Path(dst), fmt, reviewed_only=reviewed_only)
+        return project.export(Path(dst), fmt, reviewed_only=reviewed_only, include_predictions=include_predictions)
 
     return FunctionWorker(job, name=f"export {fmt}")
 

@@ -128,3 +128,30 @@ def test_download_dialog_offline_shows_a_clear_message(qtbot: Any, make_window: 
     assert text.startswith("Cannot get the weights: ")
     assert "not cached" in text and ".pth" in text + dialog.detail_label.text()
     qtbot.waitUntil(lambda: dialog.button.text() == "Close", timeout=5_000)  # set on the worker's `finished`
+
+
+def test_export_writes_labels_and_predictions_only_when_asked(qtbot: Any, make_window: Any, tmp_path: Path) -> None:
+    from engine.types import Detection
+
+    folder = tmp_path / "p"
+    write_images(folder, 2)
+    window = make_window()
+    open_and_wait(qtbot, window, folder)
+    window.document.add_box(Box(5, 6, 50, 40, "cat"))
+    window.document.set_predictions([Detection(10, 10, 30, 30, "cat", 0.8), Detection(0, 0, 20, 20, "cat", 0.1)])
+
+    def export(dst: Path, fmt: str, with_predictions: bool) -> tuple[list[dict], str]:
+        dialog = window.show_export_dialog()
+        dialog.set_format(fmt)
+        dialog.set_destination(str(dst))
+        dialog.set_with_predictions(with_predictions)
+        with qtbot.waitSignal(window.projects.task_finished, timeout=10_000):
+            assert dialog.start()
+        return json.loads(next(dst.rglob("*.json")).read_text())["annotations"], dialog.result_text
+
+    labels, _ = export(tmp_path / "labels", "coco", False)
+    assert [(a["bbox"], "score" in a) for a in labels] == [([5.0, 6.0, 45.0, 34.0], False)]
+    both, said = export(tmp_path / "both", "coco", True)  # the slider's default 0.3: the 0.1 one stays out
+    assert sorted((a["bbox"], a.get("score")) for a in both) == [([5.0, 6.0, 45.0, 34.0], None),
+                                                                ([10.0, 10.0, 20.0, 20.0], 0.8)]
+    assert "1 label and 1 prediction with scores" in said
