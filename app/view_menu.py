@@ -199,8 +199,11 @@ class _ShortcutsDialog(QDialog):
         for row, (keys, what) in enumerate(SHORTCUTS):
             self.table.setItem(row, 0, QTableWidgetItem(keys))
             self.table.setItem(row, 1, QTableWidgetItem(what))
-        self.table.resizeColumnsToContents()
+        self.table.setWordWrap(True)
+        self.table.resizeColumnToContents(0)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
-        self.resize(720, 560)
+        self.resize(760, 600)
+        self.table.resizeRowsToContents()
