@@ -10,11 +10,10 @@ shortcut: an image larger than that is resized *before* normalisation instead of
 up to float rounding), so a 12 MP photo is normalised at 512 px instead of at full size; the model then
 sees exactly the pixels it would have made itself and boxes agree with a plain forward to < 1e-3 px.
 
-Two backends run the network. ``"torch"`` is the model itself (the only one on CUDA). ``"onnxruntime"``
-runs an ONNX export (``engine.onnx_export``; a ``.onnx`` file, or a checkpoint exported in memory when
-it is loaded) with numpy pre- and post-processing (``engine.onnx_runtime``): the same detections to
-float rounding (boxes within 0.01 px, scores within 1e-4) in about half the CPU time (bench/infer.py).
-``backend="auto"`` (the default) picks ONNX Runtime on the CPU whenever it is installed, torch otherwise.
+Backends: ``"torch"`` (the model itself; the only one on CUDA) and ``"onnxruntime"``: an ONNX export (a
+``.onnx`` file, or a checkpoint exported in memory on load) run by ``engine.onnx_runtime``, the same
+detections to float rounding in ~0.6x the CPU time (bench/infer.py). ``"auto"`` (the default) picks
+ONNX Runtime on the CPU when it is installed, torch otherwise.
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ log = logging.getLogger(__name__)
 
 ImageInput = Union[str, "os.PathLike[str]", np.ndarray]
 Backend = Literal["auto", "torch", "onnxruntime"]
-BACKENDS: tuple[str, ...] = ("auto", "torch", "onnxruntime")
 COCO_PLACEHOLDERS = frozenset({"__background__", "N/A"})
 _WINDOW_BATCHES = 8  # predict() decodes this many batches of images at a time
 # Images longer than _PRESHRINK_ABOVE x image_size are first shrunk in 8 bit to _PRESHRINK_TO x image_size.
@@ -86,21 +84,6 @@ def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
     if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
     return model
-
-
-def onnxruntime_available() -> bool:
-    """True when ONNX Runtime and the ONNX exporter's ``onnx`` package can be imported."""
-    import importlib.util
-
-    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
-
-
-def _wants_onnx(backend: str, device: torch.device) -> bool:
-    if backend not in BACKENDS:
-        raise ModelError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
-    if backend == "onnxruntime" and device.type != "cpu":
-        raise ModelError(f"the onnxruntime backend runs on the CPU only, not on {device}; use --device cpu")
-    return backend == "onnxruntime" or (backend == "auto" and device.type == "cpu" and onnxruntime_available())
 
 
 class Detector:
@@ -147,8 +130,7 @@ class Detector:
         return "onnxruntime" if self.runtime is not None else "torch"
 
     @property
-    def backend_name(self) -> str:
-        """For people: ``"ONNX Runtime"`` or ``"PyTorch"``."""
+    def backend_name(self) -> str:  # for people
         return "ONNX Runtime" if self.runtime is not None else "PyTorch"
 
     @classmethod
@@ -162,10 +144,9 @@ class Detector:
         from engine.checkpoint import load_checkpoint, model_from_checkpoint
 
         ckpt = load_checkpoint(path)
-        dev = resolve_device(device)
-        model = model_from_checkpoint(ckpt)
-        return cls._build(model, ckpt.class_names, image_size=ckpt.image_size, arch=ckpt.arch, device=dev,
-                          backend=backend, alpha=ckpt.alpha, gamma=ckpt.gamma, source=Path(path).name)
+        return cls._build(model_from_checkpoint(ckpt), ckpt.class_names, image_size=ckpt.image_size, arch=ckpt.arch,
+                          device=resolve_device(device), backend=backend, alpha=ckpt.alpha, gamma=ckpt.gamma,
+                          source=Path(path).name)
 
     @classmethod
     def from_onnx(cls, path: str | os.PathLike[str], device: str = "auto", backend: Backend = "auto") -> Detector:
@@ -175,10 +156,9 @@ class Detector:
         if backend == "torch" or str(device) not in ("auto", "cpu"):
             raise ModelError(f"{Path(path).name} is an ONNX file: it runs on the CPU with ONNX Runtime only")
         runtime = OnnxRetinaNet(path, threads=torch.get_num_threads())
-        meta = runtime.meta
-        log.debug("detector: %s from %s, ONNX Runtime on cpu", meta.arch, path)
-        return cls(None, meta.class_names, image_size=meta.image_size, arch=meta.arch, device=torch.device("cpu"),
-                   runtime=runtime)
+        log.debug("detector: %s from %s, ONNX Runtime on cpu", runtime.meta.arch, path)
+        return cls(None, runtime.meta.class_names, image_size=runtime.meta.image_size, arch=runtime.meta.arch,
+                   device=torch.device("cpu"), runtime=runtime)
 
     @classmethod
     def from_pretrained(
@@ -188,10 +168,9 @@ class Detector:
         """torchvision's COCO detector for ``arch`` (80 classes); raises ``WeightsUnavailableError`` offline."""
         from engine.models import build_model, coco_categories
 
-        dev = resolve_device(device)
         model = build_model(arch, 91, pretrained="coco", image_size=image_size)
-        return cls._build(model, coco_categories(arch), image_size=image_size, arch=arch, device=dev,
-                          backend=backend, source=f"{arch} COCO")
+        return cls._build(model, coco_categories(arch), image_size=image_size, arch=arch,
+                          device=resolve_device(device), backend=backend, source=f"{arch} COCO")
 
     @classmethod
     def _build(
@@ -200,9 +179,9 @@ class Detector:
     ) -> Detector:
         """A Detector owning ``model``: exported to ONNX Runtime in memory when ``backend`` asks for it
         (``"auto"`` falls back to torch if the export fails), else prepared for torch inference."""
-        if _wants_onnx(backend, device):
-            from engine.onnx_export import runtime_for_model
+        from engine.onnx_export import runtime_for_model, wants_onnxruntime
 
+        if wants_onnxruntime(backend, device.type):
             try:
                 runtime = runtime_for_model(model, list(label_names), arch=arch, image_size=image_size, alpha=alpha,
                                             gamma=gamma, source=source, threads=torch.get_num_threads())
@@ -310,19 +289,16 @@ class Detector:
         groups: dict[tuple[int, int], list[int]] = {}
         for index, array in enumerate(arrays):
             groups.setdefault(self._padded_shape(*array.shape[:2]), []).append(index)
+        chunks = [ids[i : i + batch_size] for ids in groups.values() for i in range(0, len(ids), batch_size)]
         results: list[list[Detection]] = [[] for _ in arrays]
         if self.runtime is not None:
             with self._lock:
-                for indices in groups.values():
-                    for start in range(0, len(indices), batch_size):
-                        chunk = indices[start : start + batch_size]
-                        batch = [arrays[i] for i in chunk]
-                        for index, array, (boxes, scores, labels) in zip(
-                            chunk, batch, self.runtime.detect(batch, score_thresh)
-                        ):
-                            height, width = array.shape[:2]
-                            results[index] = self._detections(boxes.tolist(), scores.tolist(), labels.tolist(),
-                                                              width, height)
+                for chunk in chunks:
+                    batch = [arrays[i] for i in chunk]
+                    for index, array, (boxes, scores, labels) in zip(
+                            chunk, batch, self.runtime.detect(batch, score_thresh)):
+                        results[index] = self._detections(boxes.tolist(), scores.tolist(), labels.tolist(),
+                                                          array.shape[1], array.shape[0])
             return results
         with self._lock, torch.inference_mode():
             was_training = self.model.training
@@ -330,11 +306,9 @@ class Detector:
             self.model.eval()
             self.model.score_thresh = float(score_thresh)
             try:
-                for indices in groups.values():
-                    for start in range(0, len(indices), batch_size):
-                        chunk = indices[start : start + batch_size]
-                        for index, dets in zip(chunk, self._run_batch([arrays[i] for i in chunk])):
-                            results[index] = dets
+                for chunk in chunks:
+                    for index, dets in zip(chunk, self._run_batch([arrays[i] for i in chunk])):
+                        results[index] = dets
             finally:
                 self.model.score_thresh = old_thresh
                 self.model.train(was_training)

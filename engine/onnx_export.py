@@ -29,6 +29,7 @@ from engine.onnx_runtime import INPUT_NAME, OnnxMetadata, OnnxRetinaNet
 log = logging.getLogger(__name__)
 
 OPSET = 17
+BACKENDS: tuple[str, ...] = ("auto", "torch", "onnxruntime")
 _TRACE_SIZE = (128, 160)  # small: tracing runs the network once; height and width are dynamic axes
 
 
@@ -143,3 +144,16 @@ def runtime_for_model(
     meta = model_metadata(model.eval(), arch=arch, class_names=label_names, image_size=image_size,
                           alpha=alpha, gamma=gamma, source=source)
     return OnnxRetinaNet(export_model(model, meta), threads=threads, name=source)
+
+
+def wants_onnxruntime(backend: str, device_type: str) -> bool:
+    """Whether ``Detector`` should run on ONNX Runtime: ``"onnxruntime"``, or ``"auto"`` on the CPU when
+    ``onnxruntime`` and ``onnx`` are installed. ``ModelError`` for an unknown backend or onnxruntime off the CPU."""
+    import importlib.util
+
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
+    if backend == "onnxruntime" and device_type != "cpu":
+        raise ModelError(f"the onnxruntime backend runs on the CPU only, not on {device_type}; use --device cpu")
+    installed = all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+    return backend == "onnxruntime" or (backend == "auto" and device_type == "cpu" and installed)
