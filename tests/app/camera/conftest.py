@@ -35,6 +35,18 @@ def make_clip(tmp_path: Path):
     return make
 
 
+@pytest.fixture
+def project(tmp_path: Path):
+    """An empty project in its own folder (frames grabbed from a camera land here)."""
+    from engine.project import Project
+
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    p = Project.open(folder)
+    yield p
+    p.close()
+
+
 class FakeDetector:
     """One white 'thing' box at a fixed place; records the frame indices (green level) it saw."""
 

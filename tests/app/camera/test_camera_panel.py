@@ -17,17 +17,6 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def project(tmp_path: Path):
-    from engine.project import Project
-
-    folder = tmp_path / "proj"
-    folder.mkdir()
-    p = Project.open(folder)
-    yield p
-    p.close()
-
-
-@pytest.fixture
 def make_panel(qtbot):
     panels: list[CameraPanel] = []
 

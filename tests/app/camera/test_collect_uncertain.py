@@ -33,17 +33,6 @@ class GreenDetector:
 
 
 @pytest.fixture
-def project(tmp_path: Path):
-    from engine.project import Project
-
-    folder = tmp_path / "proj"
-    folder.mkdir()
-    p = Project.open(folder)
-    yield p
-    p.close()
-
-
-@pytest.fixture
 def panel(qtbot, project):
     panel = CameraPanel(lambda: project, GreenDetector)
     qtbot.addWidget(panel)
