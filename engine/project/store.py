@@ -23,6 +23,7 @@ from engine.project import boxes as box_rows
 from engine.project import classes as class_ops
 from engine.project import opening, scan
 from engine.project.database import Database
+from engine.project.labels import CONFIRMED_SOURCES
 from engine.types import IMAGE_STATUSES, Box, Detection, ImageRecord
 
 log = logging.getLogger(__name__)
@@ -367,9 +368,12 @@ class ProjectBase:
         return stored
 
     def box_counts(self) -> dict[int, int]:
-        """Visible boxes per image id (images without boxes are absent)."""
+        """Labels (confirmed boxes) per image id, as the image list shows them; pending predictions are
+        not labels and are not counted (images without labels are absent)."""
+        sources = ", ".join(f"'{s}'" for s in sorted(CONFIRMED_SOURCES))
         rows = self._db.connect().execute(
-            "SELECT image_id, COUNT(*) FROM boxes WHERE rejected = 0 GROUP BY image_id").fetchall()
+            f"SELECT image_id, COUNT(*) FROM boxes WHERE rejected = 0 AND source IN ({sources}) "
+            "GROUP BY image_id").fetchall()
         return {int(i): int(n) for i, n in rows}
 
     def _require_writable(self) -> None:

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from engine.project import Project
-from engine.types import Box
+from engine.types import Box, Detection
 from tests.app.shell.conftest import open_and_wait, write_images
 
 pytestmark = pytest.mark.gui
@@ -35,6 +35,10 @@ def test_the_image_list_shows_how_many_boxes_each_image_has(qtbot: Any, make_win
     window.document.add_box(Box(5, 5, 40, 40, "cat"))
     assert _row_text(window, "img_00.jpg") == "img_00.jpg  (1)"
     window.document.undo_stack.undo()
+    assert _row_text(window, "img_00.jpg") == "img_00.jpg"
+    # predictions are not labels: Detect All's boxes (shown or hidden by the slider) are not counted
+    window.document.set_predictions([Detection(50, 50, 70, 70, "cat", 0.9), Detection(2, 2, 9, 9, "cat", 0.06)])
+    assert len(window.document.boxes()) == 2
     assert _row_text(window, "img_00.jpg") == "img_00.jpg"
     window.file_list.set_filter("img_01")  # the filter still matches names, not counts
     assert len(window.file_list.visible_ids()) == 1
