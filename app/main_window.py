@@ -38,7 +38,6 @@ from app.widgets.score_slider import ScoreSlider
 from app.widgets.status import StatusBarView
 from app.workers.base import WorkerPool
 from app.workers.image_loader import ImageLoader, LoadFn
-from engine.project.labels import is_label
 from app.workers.model import DetectorFactory
 
 
@@ -154,7 +153,7 @@ class MainWindow(QMainWindow):
     def _on_document_boxes_changed(self) -> None:
         record = self.document.record
         if record is not None:
-            self.file_list.model.set_box_count(record.id, sum(map(is_label, self.document.boxes())))
+            self.file_list.model.set_box_count(record.id, sum(b.is_label for b in self.document.boxes()))
 
     @Slot(int, int, bool)
     def _on_models_batch_finished(self, done: int, failed: int, cancelled: bool) -> None:

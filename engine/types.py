@@ -22,6 +22,8 @@ Pretrained = Literal["none", "imagenet", "coco"]
 Device = Literal["auto", "cuda", "cpu"]
 
 BOX_SOURCES: tuple[str, ...] = ("manual", "predicted", "accepted", "edited")
+# The one rule: a label is a confirmed box; a pending prediction never is (engine/project/labels.py applies it).
+CONFIRMED_SOURCES: frozenset[str] = frozenset({"manual", "accepted", "edited"})
 IMAGE_STATUSES: tuple[str, ...] = ("new", "predicted", "reviewed")
 DATASET_FORMATS: tuple[str, ...] = ("coco", "voc", "yolo")
 ARCHS: tuple[str, ...] = (
@@ -47,6 +49,11 @@ class Box:
     score: float | None = None
     source: BoxSource = "manual"
     id: int | None = None
+
+    @property
+    def is_label(self) -> bool:
+        """A confirmed box (manual, accepted or edited); a pending prediction is not a label."""
+        return self.source in CONFIRMED_SOURCES
 
     @property
     def xyxy(self) -> tuple[float, float, float, float]:

@@ -33,11 +33,10 @@ from typing import Any, Literal
 
 from engine.errors import ProjectError
 from engine.project import classes as class_ops
-from engine.types import AnnotatedImage, Annotations, Box
+from engine.types import CONFIRMED_SOURCES, AnnotatedImage, Annotations, Box
 
 log = logging.getLogger(__name__)
 
-CONFIRMED_SOURCES: frozenset[str] = frozenset({"manual", "accepted", "edited"})
 TrainingScope = Literal["reviewed", "confirmed"]
 TRAINING_SCOPES: tuple[str, ...] = ("reviewed", "confirmed")
 LEGACY_VALIDATION_FILE = Path(".retinalab") / "validation.json"
@@ -47,7 +46,7 @@ CONFIRMED_SOURCES_SQL = "(" + ", ".join(f"'{s}'" for s in sorted(CONFIRMED_SOURC
 
 def is_label(box: Box) -> bool:
     """True for a confirmed box (manual, accepted or edited); a pending prediction is not a label."""
-    return box.source in CONFIRMED_SOURCES
+    return box.is_label
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from engine.project import boxes as box_rows
 from engine.project import classes as class_ops
 from engine.project import opening, scan
 from engine.project.database import Database
-from engine.project.labels import CONFIRMED_SOURCES
+from engine.project.labels import CONFIRMED_SOURCES_SQL
 from engine.types import IMAGE_STATUSES, Box, Detection, ImageRecord
 
 log = logging.getLogger(__name__)
@@ -370,9 +370,8 @@ class ProjectBase:
     def box_counts(self) -> dict[int, int]:
         """Labels (confirmed boxes) per image id, as the image list shows them; pending predictions are
         not labels and are not counted (images without labels are absent)."""
-        sources = ", ".join(f"'{s}'" for s in sorted(CONFIRMED_SOURCES))
         rows = self._db.connect().execute(
-            f"SELECT image_id, COUNT(*) FROM boxes WHERE rejected = 0 AND source IN ({sources}) "
+            f"SELECT image_id, COUNT(*) FROM boxes WHERE rejected = 0 AND source IN {CONFIRMED_SOURCES_SQL} "
             "GROUP BY image_id").fetchall()
         return {int(i): int(n) for i, n in rows}
 
