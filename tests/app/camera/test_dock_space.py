@@ -29,49 +29,38 @@ def test_closing_the_camera_and_train_panels_gives_the_space_back(qtbot, detecto
         window.shutdown()
 
 
-def test_add_frames_stops_once_the_video_is_closed(qtbot, detector, make_clip, tmp_path) -> None:
-    """Issue 18, defect 8: "Add Frames" still added frames after the video was closed."""
-    from app.main_window import MainWindow
-    from tests.app.shell.conftest import write_images
+@pytest.fixture
+def window_on_project(qtbot, make_window, detector, tmp_path):
+    """The main window with a one-image project open, detecting with the fake detector."""
+    from tests.app.shell.conftest import open_and_wait, write_images
 
     write_images(tmp_path / "proj", 1)
-    window = MainWindow(detector_factory=lambda spec: detector)
-    qtbot.addWidget(window)
-    window.show()
-    try:
-        with qtbot.waitSignal(window.navigator.image_shown, timeout=10_000):
-            window.projects.open_folder(tmp_path / "proj")
-        panel = window.camera_dock.panel
-        panel.open_video(make_clip("street.avi", num_frames=30, fps=30.0))
-        qtbot.waitUntil(lambda: panel.controls.add_button.isEnabled(), timeout=5000)
-        window.camera_actions.close.trigger()
-        assert not panel.controls.add_button.isEnabled()
-        panel.add_every_nth(10)
-        qtbot.wait(500)
-        assert not (tmp_path / "proj" / "captures").exists()
-    finally:
-        window.shutdown()
+    window = make_window(detector_factory=lambda spec: detector)
+    open_and_wait(qtbot, window, tmp_path / "proj")
+    return window
 
 
-def test_live_boxes_use_the_class_list_colours(qtbot, detector, tmp_path) -> None:
+def test_add_frames_stops_once_the_video_is_closed(qtbot, window_on_project, make_clip, tmp_path) -> None:
+    """Issue 18, defect 8: "Add Frames" still added frames after the video was closed."""
+    window = window_on_project
+    panel = window.camera_dock.panel
+    panel.open_video(make_clip("street.avi", num_frames=30, fps=30.0))
+    qtbot.waitUntil(lambda: panel.controls.add_button.isEnabled(), timeout=5000)
+    window.camera_actions.close.trigger()
+    assert not panel.controls.add_button.isEnabled()
+    panel.add_every_nth(10)
+    qtbot.wait(500)
+    assert not (tmp_path / "proj" / "captures").exists()
+
+
+def test_live_boxes_use_the_class_list_colours(window_on_project) -> None:
     """Issue 18, defect 8: the live video overlay used other class colours than the canvas and class list."""
     from PySide6.QtGui import QColor
 
-    from app.main_window import MainWindow
-    from tests.app.shell.conftest import write_images
-
-    write_images(tmp_path / "proj", 1)
-    window = MainWindow(detector_factory=lambda spec: detector)
-    qtbot.addWidget(window)
-    window.show()
-    try:
-        with qtbot.waitSignal(window.navigator.image_shown, timeout=10_000):
-            window.projects.open_folder(tmp_path / "proj")
-        window.class_list.add_class("thing")
-        window.class_list.select_name("thing")
-        window.class_list.recolour_selected("#123456")
-        view = window.camera_dock.panel.view
-        assert view.colour_of("thing") == QColor("#123456")
-        assert view.colour_of("thing") == QColor(window.document.class_colour("thing"))
-    finally:
-        window.shutdown()
+    window = window_on_project
+    window.class_list.add_class("thing")
+    window.class_list.select_name("thing")
+    window.class_list.recolour_selected("#123456")
+    view = window.camera_dock.panel.view
+    assert view.colour_of("thing") == QColor("#123456")
+    assert view.colour_of("thing") == QColor(window.document.class_colour("thing"))
