@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.errors import ImageLoadError, ModelError, RetinaLabError
+from engine.io.image import preshrink
 from engine.types import Detection
 
 if TYPE_CHECKING:
@@ -44,9 +45,6 @@ ImageInput = Union[str, "os.PathLike[str]", np.ndarray]
 Backend = Literal["auto", "torch", "onnxruntime"]
 COCO_PLACEHOLDERS = frozenset({"__background__", "N/A"})
 _WINDOW_BATCHES = 8  # predict() decodes this many batches of images at a time
-# Images longer than _PRESHRINK_ABOVE x image_size are first shrunk in 8 bit to _PRESHRINK_TO x image_size.
-_PRESHRINK_ABOVE = 4
-_PRESHRINK_TO = 2
 
 
 @dataclass(frozen=True)
@@ -345,14 +343,8 @@ class Detector:
         """``(3, h, w)`` float in [0, 1] on the device, and the (x, y) factors from ``w, h`` back to the
         original; downscaled here exactly as the model's transform would (same size, same kernel)."""
         height, width = array.shape[:2]
-        if max(height, width) > _PRESHRINK_ABOVE * self.image_size:
-            # A huge image (a 14000 px scan) shrunk in 8 bit first: as float it would take 12 bytes a
-            # pixel (2.4 GB) only to be thrown away by the resize; the area filter also antialiases.
-            import cv2
-
-            factor = _PRESHRINK_TO * self.image_size / max(height, width)
-            size = (max(1, round(width * factor)), max(1, round(height * factor)))
-            small = cv2.resize(array, size, interpolation=cv2.INTER_AREA)
+        small = preshrink(array, self.image_size)  # a huge scan is shrunk in 8 bit, never held as float
+        if small is not array:
             image, (sx, sy) = self._to_tensor(small)
             return image, (sx * width / small.shape[1], sy * height / small.shape[0])
         if not array.flags.writeable:  # torch warns on read-only buffers (e.g. np.asarray(PIL image))

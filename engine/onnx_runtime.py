@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import CheckpointError
+from engine.io.image import preshrink
 from engine.onnx_postprocess import batched_nms, clip_boxes, decode_boxes, grid_anchors, level_candidates
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,6 @@ log = logging.getLogger(__name__)
 MARKER_KEY = "retinalab_onnx"  # value: the export format version
 ONNX_FORMAT_VERSION = 1
 INPUT_NAME = "images"
-# Images longer than PRESHRINK_ABOVE x image size are first shrunk in 8 bit (area filter) to PRESHRINK_TO x
-# image size, as engine.infer does for the torch path: a 14000 px scan is never held as float.
-PRESHRINK_ABOVE = 4
-PRESHRINK_TO = 2
 REQUIRED_KEYS = ("arch", "class_names", "image_size", "alpha", "gamma", "num_levels", "cell_anchors",
                  "image_mean", "image_std", "size_divisible", "topk_candidates", "nms_thresh",
                  "detections_per_img")
@@ -192,7 +189,7 @@ class OnnxRetinaNet:
         wants each image's boxes independent of its neighbours batches images of one ``padded_shape``)."""
         if not arrays:
             return []
-        inputs = [self._preshrink(array) for array in arrays]
+        inputs = [preshrink(array, self.meta.image_size) for array in arrays]
         pad_h, pad_w = (max(sizes) for sizes in zip(*(self.padded_shape(*a.shape[:2]) for a in inputs)))
         batch = np.zeros((len(arrays), 3, pad_h, pad_w), dtype=np.float32)  # zero = the padding
         sizes = [self._normalise_into(array, batch[i]) for i, array in enumerate(inputs)]
@@ -211,16 +208,6 @@ class OnnxRetinaNet:
                 boxes *= np.array([array.shape[1] / width, array.shape[0] / height] * 2, dtype=np.float32)
             results.append((boxes, scores, labels))
         return results
-
-    def _preshrink(self, array: np.ndarray) -> np.ndarray:
-        height, width = array.shape[:2]
-        if max(height, width) <= PRESHRINK_ABOVE * self.meta.image_size:
-            return array
-        import cv2
-
-        factor = PRESHRINK_TO * self.meta.image_size / max(height, width)
-        size = (max(1, round(width * factor)), max(1, round(height * factor)))
-        return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
 
     def _normalise_into(self, array: np.ndarray, out: np.ndarray) -> tuple[int, int]:
         """Resize ``array`` as torchvision would, normalise it into the top-left of ``out`` (``[3, H, W]``);
