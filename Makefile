@@ -1,5 +1,6 @@
-# RetinaLab: `make run` opens the app, `make test` runs the whole suite offscreen, `make wheel-check`
-# installs the built wheel into a fresh venv and runs it there (.ci/wheel_check; CI runs both).
+# RetinaLab: `make run` opens the app, `make test` checks the import contracts, lints, then runs the whole
+# suite offscreen, `make wheel-check` installs the built wheel into a fresh venv and runs it there
+# (.ci/wheel_check; CI runs both).
 # All build .venv from nothing when it is missing or pyproject.toml / setup.py changed.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -19,7 +20,10 @@ $(STAMP): pyproject.toml setup.py
 run: install
 	$(BIN)/retinalab gui --demo
 
+# lint-imports checks the layering contracts and ruff a small rule set (both in pyproject.toml), then the suite
 test: install
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 wheel-check: install

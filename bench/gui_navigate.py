@@ -47,7 +47,7 @@ def main() -> None:
 
     from app.main_window import MainWindow
 
-    app = QApplication([])
+    _app = QApplication([])  # held for the whole run
     window = MainWindow()
     window.show()
 

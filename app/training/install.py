@@ -11,7 +11,6 @@ then closes itself. The GUI thread never blocks on the training thread.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Slot

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from PIL import Image
 
 from engine.checkpoint import load_checkpoint, save_checkpoint
 from engine.errors import ProjectError
-from engine.io import load_image, read_coco, read_voc, read_yolo, write_dataset
+from engine.io import load_image, read_voc, read_yolo, write_dataset
 from engine.models import build_model
 from engine.project import Project
 from engine.types import AnnotatedImage, Annotations, Box
