@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.device import resolve_device
 from engine.errors import ImageLoadError, ModelError, RetinaLabError
 from engine.io.image import preshrink
 from engine.types import Detection
@@ -60,19 +61,6 @@ class ImagePrediction:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; raises ``ModelError`` for an unusable device."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise ModelError(f"unknown device {device!r}; use auto, cpu or cuda") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(f"device {device!r} requested but CUDA is not available here; use cpu or auto")
-    return resolved
 
 
 def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:

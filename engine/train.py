@@ -31,6 +31,7 @@ from typing import Any, Callable, Literal, Mapping
 import numpy as np
 import torch
 
+from engine.device import resolve_device
 from engine.errors import RetinaLabError
 from engine.types import TrainConfig, TrainEvent
 
@@ -74,16 +75,6 @@ def fit(
 ) -> TrainResult:
     """Train as ``config`` says; blocks until finished, cancelled or failed (see module docstring)."""
     return _Run(config, on_event, should_stop).execute()
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RetinaLabError("--device cuda asked for, but no CUDA GPU is available")
-    if name not in ("cuda", "cpu"):
-        raise RetinaLabError(f"unknown device {name!r} (use auto, cuda or cpu)")
-    return torch.device(name)
 
 
 def _seed_everything(seed: int) -> None:
