@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.demo import (DEMO_NUM_IMAGES, DEMO_SEED, demo_model_path, demo_project_dir, ensure_demo_project,
-                         export_half_precision)
+from engine.checkpoint import export_half_precision
+from engine.demo import DEMO_NUM_IMAGES, DEMO_SEED, demo_model_path, demo_project_dir, ensure_demo_project
 from engine.resources import resource_path
 from engine.types import Box
 
