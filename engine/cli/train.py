@@ -1,9 +1,10 @@
 """``retinalab train``: build a ``TrainConfig`` from flags, run ``engine.train.fit``, draw its progress.
 
-The progress bar is one line redrawn with ``\\r`` from ``batch_end`` events (epoch, step, losses, lr,
-images/s, ETA); epoch results and saved checkpoints get their own lines. Under ``torchrun`` only
-rank 0 receives events, so only rank 0 draws. Ctrl-C asks ``fit`` to stop after the current batch
-(``last.pt`` is kept; ``--resume`` continues); a second Ctrl-C aborts at once.
+On a terminal the progress bar is one line redrawn with ``\\r`` from ``batch_end`` events (epoch, step,
+losses, lr, images/s, ETA); epoch results and saved checkpoints get their own lines. Into a file or a
+pipe (not a TTY) nothing is redrawn: one plain line per epoch carries the same figures. Under
+``torchrun`` only rank 0 receives events, so only rank 0 draws. Ctrl-C asks ``fit`` to stop after the
+current batch (``last.pt`` is kept; ``--resume`` continues); a second Ctrl-C aborts at once.
 """
 
 from __future__ import annotations
@@ -81,14 +82,17 @@ def _duration(seconds: float | None) -> str:
 
 
 class ProgressPrinter:
-    """Renders ``TrainEvent``s: one ``\\r`` line for batches, full lines for epochs and checkpoints."""
+    """Renders ``TrainEvent``s: on a TTY one ``\\r`` line for batches, full lines for epochs and
+    checkpoints; elsewhere (a log file, a pipe) only full lines, one per epoch."""
 
     def __init__(self, stream: TextIO | None = None, min_interval_s: float = 0.1) -> None:
         # sys.stdout is looked up per printer, not bound at import (it may be replaced since)
         self.stream = stream if stream is not None else sys.stdout
         self.min_interval_s = min_interval_s
+        self.live = self.stream.isatty()  # redraw a line in place only where a terminal shows it
         self._last_draw = 0.0
         self._open_line = False
+        self._last_batch: Any = None  # off a TTY: the figures for the epoch's line
 
     def _line(self, text: str) -> None:
         if self._open_line:
@@ -97,9 +101,23 @@ class ProgressPrinter:
         self.stream.write(text + "\n")
         self.stream.flush()
 
+    def _epoch_figures(self, event: Any) -> str:
+        """The plain epoch line: what the live bar showed at the epoch's last batch, on one line."""
+        losses, last = event.losses, self._last_batch
+        text = (f"epoch {event.epoch}/{event.num_epochs}  step {event.step}/{event.total_steps}  "
+                f"loss {losses.get('total', float('nan')):.3f} (cls {losses.get('classification', float('nan')):.3f} "
+                f"box {losses.get('bbox_regression', float('nan')):.3f})  lr {event.lr:.2e}")
+        if last is not None:
+            text += f"  {last.images_per_s:.1f} img/s  ETA {_duration(last.eta_s)}"
+        if event.images_skipped:
+            text += f"  skipped {event.images_skipped} images"
+        return text
+
     def __call__(self, event: Any) -> None:
         kind = event.kind
-        if kind == "batch_end":
+        if kind == "batch_end" and not self.live:
+            self._last_batch = event
+        elif kind == "batch_end":
             now = time.monotonic()
             if now - self._last_draw < self.min_interval_s and event.step != event.total_steps:
                 return
@@ -114,7 +132,7 @@ class ProgressPrinter:
                     f"{event.images_per_s:.1f} img/s  ETA {_duration(event.eta_s)}")
             if event.images_skipped:
                 text += f"  skipped {event.images_skipped} images"
-            self.stream.write(text + ("\x1b[K" if self.stream.isatty() else ""))
+            self.stream.write(text + "\x1b[K")
             self.stream.flush()
             self._open_line = True
         elif kind == "train_started":
@@ -124,6 +142,8 @@ class ProgressPrinter:
         elif kind == "epoch_end":
             m = event.metrics
             text = f"epoch {event.epoch}/{event.num_epochs}  loss {event.losses.get('total', float('nan')):.3f}"
+            if not self.live:
+                text = self._epoch_figures(event)
             if m:
                 text += f"  AP {m['AP']:.4f}  AP50 {m['AP50']:.4f}  AP75 {m['AP75']:.4f}"
             self._line(text)

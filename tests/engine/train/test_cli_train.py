@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -21,7 +22,8 @@ def test_train_then_eval(tiny_data: Path, tmp_path: Path, capsys: pytest.Capture
     out = tmp_path / "run"
     assert main(["train", "--data", str(tiny_data), "--format", "coco", "--out", str(out), *TINY]) == 0
     text = capsys.readouterr().out
-    assert "\r" in text and "img/s" in text and "ETA" in text and "epoch 1/1" in text
+    # captured output is not a terminal: one plain line per epoch, no \r redrawing (see test_progress_printer)
+    assert "\r" not in text and "img/s" in text and "ETA" in text and "epoch 1/1" in text
     assert {p.name for p in out.iterdir()} >= {"last.pt", "best.pt", "metrics.json"}
 
     report = tmp_path / "m.json"
@@ -71,3 +73,38 @@ def test_more_ddp_processes_than_gpus_is_one_clear_error(monkeypatch: pytest.Mon
     with pytest.raises(RetinaLabError, match=r"nproc_per_node=1\) or pass --device cpu"):
         second.device_for(torch.device("cuda"))
     assert second.device_for(torch.device("cpu")) == torch.device("cpu")
+
+
+def _print_two_epochs(stream: io.StringIO) -> str:
+    from engine.cli.train import ProgressPrinter
+    from engine.types import TrainEvent
+
+    printer = ProgressPrinter(stream, min_interval_s=0.0)
+    common = {"num_epochs": 2, "total_steps": 6, "lr": 1e-3}
+    printer(TrainEvent(kind="train_started", message="training on 6 images", **common))
+    for epoch in (1, 2):
+        for step in range(3 * epoch - 2, 3 * epoch + 1):
+            printer(TrainEvent(kind="batch_end", epoch=epoch, step=step, images_per_s=4.0, eta_s=6.0 - step,
+                               losses={"total": 1.0, "classification": 0.6, "bbox_regression": 0.4}, **common))
+        printer(TrainEvent(kind="epoch_end", epoch=epoch, step=3 * epoch, losses={"total": 0.9},
+                           metrics={"AP": 0.5, "AP50": 0.7, "AP75": 0.4}, **common))
+    printer(TrainEvent(kind="finished", message="finished 2 epochs", **common))
+    return stream.getvalue()
+
+
+def test_progress_into_a_log_file_is_one_plain_line_per_epoch() -> None:
+    text = _print_two_epochs(io.StringIO())  # like stdout redirected to a file: not a TTY
+    assert "\r" not in text and "\x1b" not in text
+    lines = text.splitlines()
+    epoch_lines = [line for line in lines if line.startswith("epoch ")]
+    assert len(epoch_lines) == 2 and lines == ["training on 6 images", *epoch_lines, "finished 2 epochs"]
+    assert epoch_lines[1].startswith("epoch 2/2  step 6/6") and "img/s" in epoch_lines[1] and "AP 0.5000" in text
+
+
+def test_progress_on_a_terminal_redraws_one_line() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    text = _print_two_epochs(Terminal())
+    assert text.count("\r") == 6 and "step 6/6" in text and "epoch 2/2  loss 0.900" in text
