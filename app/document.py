@@ -2,12 +2,13 @@
 
 Napari style: the ``Document`` owns this state and announces every change through signals; views (the
 canvas, the box list, the file list) subscribe and never change state themselves except through the
-public edit methods. Every edit is one ``QUndoCommand`` (see ``app.commands``) that writes through to
-the project store in one small synchronous transaction before the change is shown; a failed write
-emits ``save_failed`` and leaves memory as it was. Besides the coarse ``boxes_changed`` the document
-emits ``boxes_added`` / ``boxes_removed`` / ``boxes_updated`` with box ids so that a view of 5,000
-boxes can update only the items that changed. Coordinates are absolute pixels of the upright image
-(``engine.types.Box``); Qt geometry types never enter this module. No torch, no disk reads of images.
+public edit methods. Every edit is one ``QUndoCommand`` (see ``app.commands``) holding the values
+before and after; its redo and undo call the ``apply_*`` methods here, which write to the project store
+in one small synchronous transaction before the change is shown; a failed write emits ``save_failed``
+and leaves memory as it was. Besides the coarse ``boxes_changed`` the document emits ``boxes_added`` /
+``boxes_removed`` / ``boxes_updated`` with box ids so that a view of 5,000 boxes can update only the
+items that changed. Coordinates are absolute pixels of the upright image (``engine.types.Box``); Qt
+geometry types never enter this module. No torch, no disk reads of images.
 """
 
 from __future__ import annotations
@@ -15,33 +16,33 @@ from __future__ import annotations
 import dataclasses
 import logging
 import zlib
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from app import commands, review_step
+from app.edits import BoxEdits
 from engine.types import Box, Detection, ImageRecord
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from engine.project import Project, ReviewChange
+
 log = logging.getLogger(__name__)
 
-MIN_BOX_SIZE = 2.0  # pixels; smaller boxes are refused (a click is not a box)
 DEFAULT_SCORE_THRESH = 0.3
 DEFAULT_LABEL = "object"  # the class created when a box is drawn in a project without classes
 FALLBACK_PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6")
 
 
-def edited_source(box: Box) -> str:
-    """The provenance of ``box`` after a person moved, resized or relabelled it."""
-    return "manual" if box.source == "manual" else "edited"
+class Document(QObject, BoxEdits):
+    """The current image of a project and its boxes; see the module docstring and CONTRACTS.md.
 
-
-class Document(QObject):
-    """The current image of a project and its boxes; see the module docstring and CONTRACTS.md."""
+    The undoable edits (``add_box``, ``move_boxes``, ``relabel``, ``mark_reviewed`` ...) come from
+    ``app.edits.BoxEdits``, which reads this class's public API and pushes commands."""
 
     image_changed = Signal()
     boxes_changed = Signal()
@@ -62,7 +63,7 @@ class Document(QObject):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(0)  # unlimited
-        self.project: Any = None
+        self.project: Project | None = None
         self.record: ImageRecord | None = None
         self.pixels: np.ndarray | None = None
         self.error: str | None = None
@@ -71,10 +72,9 @@ class Document(QObject):
         self._selected: list[int] = []
         self._classes: dict[str, str] = {}  # name -> colour, in display order
         self._current_label: str | None = None
-        self._next_memory_id = 1  # ids for boxes when no project is open
 
     # ---- project and image ----------------------------------------------------------------
-    def set_project(self, project: Any) -> None:
+    def set_project(self, project: Project | None) -> None:
         """Make ``project`` (an ``engine.project.Project`` or None) current; clears the image."""
         self.project = project
         self._current_label = None
@@ -188,14 +188,8 @@ class Document(QObject):
         return label
 
     def add_class(self, name: str, colour: str | None = None) -> None:
-        if name in self._classes:
-            return
-        if self.project is not None:
-            if not self._write(lambda: self.project.add_class(name, colour)):
-                return
-        else:
-            self._classes[name] = colour or FALLBACK_PALETTE[len(self._classes) % len(FALLBACK_PALETTE)]
-        self._reload_classes()
+        if name not in self._classes and self._write(lambda project: project.add_class(name, colour)):
+            self._reload_classes()
 
     def rename_class(self, old: str, new: str) -> None:
         """Rename a class everywhere (one undoable command; boxes of the current image follow)."""
@@ -203,22 +197,15 @@ class Document(QObject):
             self.undo_stack.push(commands.RenameClassCommand(self, old, new))
 
     def set_class_colour(self, name: str, colour: str) -> None:
-        if self.project is not None:
-            if not self._write(lambda: self.project.set_class_colour(name, colour)):
-                return
-        elif name in self._classes:
-            self._classes[name] = colour
+        if not self._write(lambda project: project.set_class_colour(name, colour)):
+            return
         self._reload_classes()
         self.boxes_updated.emit([i for i, b in self._boxes.items() if b.label == name])
         self.boxes_changed.emit()
 
     def reorder_classes(self, names: Sequence[str]) -> None:
-        if self.project is not None:
-            if not self._write(lambda: self.project.reorder_classes(list(names))):
-                return
-        else:
-            self._classes = {n: self._classes[n] for n in names if n in self._classes} | self._classes
-        self._reload_classes()
+        if self._write(lambda project: project.reorder_classes(list(names))):
+            self._reload_classes()
 
     def reload_from_store(self, *, boxes: bool = True) -> None:
         """Re-read the classes (and with ``boxes`` the current image's boxes, clearing the undo stack,
@@ -233,132 +220,142 @@ class Document(QObject):
             self._classes = {c.name: c.colour for c in self.project.classes()}
         self.classes_changed.emit()
 
-    # ---- edits: each one undoable command ------------------------------------------------------
-    def normalized(self, x1: float, y1: float, x2: float, y2: float) -> tuple[float, ...] | None:
-        """Corners ordered and clipped to the image; None when the result is under 2 px a side."""
-        x1, x2 = sorted((float(x1), float(x2)))
-        y1, y2 = sorted((float(y1), float(y2)))
-        size = self.image_size()
-        if size is not None:
-            w, h = size
-            x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
-            y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
-        if x2 - x1 < MIN_BOX_SIZE or y2 - y1 < MIN_BOX_SIZE:
-            return None
-        return x1, y1, x2, y2
-
-    def add_box(self, box: Box) -> int | None:
-        """Add ``box`` (clipped to the image); its id, or None when refused (< 2 px) or not saved."""
-        corners = self.normalized(*box.xyxy)
-        if self.record is None or corners is None:
-            return None
-        label = box.label or self.label_for_new_box()
-        if label not in self._classes:
-            self.add_class(label)
-        new = box.replace(x1=corners[0], y1=corners[1], x2=corners[2], y2=corners[3], label=label,
-                          id=None)
-        cmd = commands.AddBoxesCommand(self, [new], "Add box")
-        outcome = cmd.outcome  # read after push: a failed command is deleted by the stack
-        self.undo_stack.push(cmd)
-        if not outcome.done:
-            return None
-        self._current_label = label
-        return outcome.box_ids[0]
-
-    def set_box_geometry(self, box_id: int, x1: float, y1: float, x2: float, y2: float) -> None:
-        """Move or resize one box (clipped); refused when under 2 px; a prediction becomes edited."""
-        old = self._boxes.get(box_id)
-        corners = self.normalized(x1, y1, x2, y2)
-        if old is None or corners is None or corners == old.xyxy:
-            return
-        new = old.replace(x1=corners[0], y1=corners[1], x2=corners[2], y2=corners[3],
-                          source=edited_source(old))
-        self.undo_stack.push(commands.ReplaceBoxesCommand(self, [old], [new], "Resize box"))
-
-    def move_boxes(self, ids: Sequence[int], dx: float, dy: float, *, merge: bool = False) -> None:
-        """Shift boxes by (dx, dy) pixels, kept inside the image; ``merge`` joins with the previous
-        move of the same boxes into one undo step (arrow-key nudges)."""
-        olds = [self._boxes[i] for i in ids if i in self._boxes]
-        if not olds:
-            return
-        size = self.image_size()
-        if size is not None:  # one common shift that keeps every box inside the image
-            dx = min(max(dx, -min(b.x1 for b in olds)), size[0] - max(b.x2 for b in olds))
-            dy = min(max(dy, -min(b.y1 for b in olds)), size[1] - max(b.y2 for b in olds))
-        if dx == 0 and dy == 0:
-            return
-        news = [b.replace(x1=b.x1 + dx, y1=b.y1 + dy, x2=b.x2 + dx, y2=b.y2 + dy,
-                          source=edited_source(b)) for b in olds]
-        text = "Move box" if len(olds) == 1 else f"Move {len(olds)} boxes"
-        cmd_id = commands.NUDGE_ID if merge else -1
-        self.undo_stack.push(commands.ReplaceBoxesCommand(self, olds, news, text, cmd_id=cmd_id))
-
-    def delete_boxes(self, ids: Sequence[int]) -> None:
-        """Delete boxes; a prediction is rejected (kept in the store as known background)."""
-        olds = [self._boxes[i] for i in ids if i in self._boxes]
-        if olds:
-            verb = "Reject" if all(b.source == "predicted" for b in olds) else "Delete"
-            text = f"{verb} box" if len(olds) == 1 else f"{verb} {len(olds)} boxes"
-            self.undo_stack.push(commands.RemoveBoxesCommand(self, olds, text))
-
-    def relabel(self, ids: Sequence[int], label: str) -> None:
-        olds = [self._boxes[i] for i in ids if i in self._boxes and self._boxes[i].label != label]
-        if not olds or not label:
-            return
-        if label not in self._classes:
-            self.add_class(label)
-        news = [b.replace(label=label, source=edited_source(b)) for b in olds]
-        self.undo_stack.push(commands.ReplaceBoxesCommand(self, olds, news, f"Label as {label}"))
-        self._current_label = label
-        self.current_label_changed.emit(label)
-
-    def accept(self, ids: Sequence[int]) -> None:
-        """Accept predictions: source predicted -> accepted, score kept."""
-        olds = [self._boxes[i] for i in ids if i in self._boxes and self._boxes[i].source == "predicted"]
-        if olds:
-            news = [b.replace(source="accepted") for b in olds]
-            text = "Accept box" if len(olds) == 1 else f"Accept {len(olds)} boxes"
-            self.undo_stack.push(commands.ReplaceBoxesCommand(self, olds, news, text))
-
-    def accept_all_above(self, thresh: float | None = None) -> int:
-        """Accept every prediction scoring at least ``thresh`` (default ``score_thresh``); count."""
-        t = self.score_thresh if thresh is None else thresh
-        ids = [i for i, b in self._boxes.items() if b.source == "predicted" and (b.score or 0.0) >= t]
-        self.accept(ids)
-        return len(ids)
-
-    def set_predictions(self, detections: Sequence[Detection], *, model_id: int | None = None) -> None:
-        """Replace the current image's untouched predictions with ``detections`` (one command)."""
-        if self.record is not None:
-            self.undo_stack.push(commands.SetPredictionsCommand(self, list(detections), model_id))
-
-    def mark_reviewed(self) -> None:
-        """"What I see is right", one undoable step: the predictions shown at the score slider's
-        value become accepted, the hidden ones are dropped, and the status becomes reviewed."""
-        record = self.record
-        if record is None:
-            return
-        if record.status == "reviewed" and not any(b.source == "predicted" for b in self._boxes.values()):
-            return
-        self.undo_stack.push(review_step.ReviewCommand(self, self.score_thresh))
-
-    def set_status(self, status: str) -> None:
-        """Set the current image's status ("new" | "predicted" | "reviewed"); not undoable."""
+    def set_status(self, status: str) -> bool:
+        """Set the current image's status ("new" | "predicted" | "reviewed"); not undoable. False
+        when it could not be saved."""
         record = self.record
         if record is None or record.status == status:
-            return
+            return True
+        if not self._write(lambda project: project.set_status(record.id, status)):
+            return False
+        self._note_status(record.id, status)
+        return True
+
+    # ---- applying edits: called by the undo commands (app.commands, app.review_step) -------------
+    def apply_boxes(self, before: Sequence[Box], after: Sequence[Box], *,
+                    reject: bool = False) -> list[Box] | None:
+        """Turn the current image's boxes ``before`` into ``after``: in the store (one transaction),
+        then in memory, then the signals. A box only in ``before`` is deleted, one only in ``after`` is
+        added (keeping its id when it has one: that is how undo brings a box back), one in both is
+        updated. With ``reject`` a prediction leaving is rejected (kept in the store as known
+        background) and a prediction coming back is restored from rejection. Returns ``after`` as
+        stored (new ids filled in), or None when nothing was saved."""
+        record = self.record
+        before_ids = {b.id for b in before}
+        after_ids = {b.id for b in after if b.id is not None}
+        gone = [b for b in before if b.id not in after_ids]
+        stored: list[Box] = []
+
+        def write(project: Project) -> None:
+            with project.transaction():
+                for b in gone:
+                    if reject and b.source == "predicted":
+                        project.reject_box(b.id)
+                    else:
+                        project.delete_box(b.id)
+                for b in after:
+                    if b.id in before_ids:
+                        stored.append(project.update_box(b.id, b))
+                    elif reject and b.source == "predicted":
+                        project.restore_box(b.id)
+                        stored.append(b)
+                    else:
+                        stored.append(b.replace(id=int(project.add_box(record.id, b))))
+
+        if record is None or not self._write(write):
+            return None
+        self._show(removed=[b.id for b in gone], added=[b for b in stored if b.id not in before_ids],
+                   updated=[b for b in stored if b.id in before_ids])
+        return stored
+
+    def apply_predictions(self, detections: Sequence[Detection], model_id: int | None) -> list[Box] | None:
+        """Replace the current image's untouched predictions with ``detections`` in the store (which
+        sets the status); the stored boxes, or None when nothing was saved."""
+        record = self.record
+        result: list[Box] = []
+        if record is None or not self._write(
+                lambda project: result.extend(project.set_predictions(record, detections, model_id=model_id))):
+            return None
+        self._show(removed=[b.id for b in self._boxes.values() if b.source == "predicted"], added=result)
         if self.project is not None:
-            if not self._write(lambda: self.project.set_status(record.id, status)):
+            self._note_status(record.id, self.project.image(record.id).status)
+        return result
+
+    def apply_class_rename(self, old: str, new: str) -> bool:
+        """Rename class ``old`` to ``new`` in the store; the current image's boxes follow."""
+        if not self._write(lambda project: project.rename_class(old, new)):
+            return False
+        if self._current_label == old:
+            self._current_label = new
+        self._reload_classes()
+        self._show(updated=[b.replace(label=new) for b in self._boxes.values() if b.label == old])
+        return True
+
+    def apply_review(self, image_id: int, score_thresh: float) -> ReviewChange | None:
+        """``Project.mark_reviewed`` on image ``image_id`` (the current one or, for a redo carried to
+        another image's stack, an earlier one); the store's change, or None when nothing was saved."""
+        result: list[ReviewChange] = []
+        if not self._write(lambda project: result.append(
+                project.mark_reviewed(image_id, score_thresh=score_thresh))):
+            return None
+        change = result[0]
+        if self._is_current(image_id):
+            self._show(removed=[r.box.id for r in change.removed],
+                       updated=[self._boxes[i].replace(source="accepted")
+                                for i in change.accepted_ids if i in self._boxes])
+        self._note_status(image_id, "reviewed")
+        return change
+
+    def apply_review_undo(self, change: ReviewChange) -> bool:
+        """``Project.undo_review``; when the image is no longer shown, ``review_undone`` asks for it."""
+        if not self._write(lambda project: project.undo_review(change)):
+            return False
+        shown = self._is_current(change.image_id)
+        if shown and self.project is not None:
+            restored = {b.id: b for b in self.project.boxes(change.image_id)}
+            self._show(added=[restored[r.box.id] for r in change.removed if r.box.id in restored],
+                       updated=[restored[i] for i in change.accepted_ids if i in self._boxes and i in restored])
+        self._note_status(change.image_id, change.old_status)
+        if not shown:
+            self.review_undone.emit(change.image_id)
+        return True
+
+    # ---- store, memory, signals ---------------------------------------------------------------------
+    def _write(self, fn: Callable[[Project], object]) -> bool:
+        """Run one store write ``fn(project)``; on failure emit ``save_failed`` and return False."""
+        project = self.project
+        if project is None or project.read_only:
+            reason = "no project is open" if project is None else project.read_only_reason
+            self.save_failed.emit(f"Not saved: {reason or 'the project is read-only'}")
+            return False
+        try:
+            fn(project)
+        except Exception as exc:  # noqa: BLE001 - any store failure must reach the user, not crash
+            log.warning("store write failed: %s", exc)
+            self.save_failed.emit(f"Not saved: {exc}")
+            return False
+        self.saved.emit("saved")
+        return True
+
+    def _show(self, *, removed: Sequence[int] = (), added: Sequence[Box] = (),
+              updated: Sequence[Box] = ()) -> None:
+        """Put what the store now holds into memory, then announce it by ids."""
+        removed = [i for i in removed if self._boxes.pop(i, None) is not None]
+        self._boxes.update({b.id: b for b in (*added, *updated)})
+        for signal, ids in ((self.boxes_removed, removed), (self.boxes_added, [b.id for b in added]),
+                            (self.boxes_updated, [b.id for b in updated])):
+            if ids:
+                signal.emit(ids)
+                self.boxes_changed.emit()
+        self._prune_selection()
+
+    def _is_current(self, image_id: int) -> bool:
+        return self.record is not None and self.record.id == image_id
+
+    def _note_status(self, image_id: int, status: str) -> None:
+        """The store now says image ``image_id`` has ``status``: update the current record, announce."""
+        if self._is_current(image_id):
+            if self.record.status == status:
                 return
-        self.record = dataclasses.replace(record, status=status)
-        self.status_changed.emit(record.id, status)
-
-    # ---- used by app.commands ------------------------------------------------------------------
-    def _write(self, fn: Any) -> bool:
-        """Run one store write ``fn()``; on failure emit ``save_failed`` and return False."""
-        return commands.write(self, fn)
-
-    def _emit_boxes(self, signal: Any, ids: list[int]) -> None:
-        if ids:
-            signal.emit(ids)
-            self.boxes_changed.emit()
+            self.record = dataclasses.replace(self.record, status=status)
+        self.status_changed.emit(image_id, status)
