@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import re
+import sys
 import tempfile
 import urllib.error
 import urllib.parse
@@ -27,13 +28,19 @@ log = logging.getLogger(__name__)
 
 OFFLINE_ENV = "RETINALAB_OFFLINE"
 CHUNK_SIZE = 1 << 20
-# (arch, pretrained) -> (torchvision weights enum path, member). Importing torchvision is deferred.
-_WEIGHTS: dict[tuple[str, str], tuple[str, str]] = {
-    ("retinanet_resnet50_fpn", "coco"): ("RetinaNet_ResNet50_FPN_Weights", "COCO_V1"),
-    ("retinanet_resnet50_fpn", "imagenet"): ("ResNet50_Weights", "IMAGENET1K_V1"),
-    ("retinanet_resnet50_fpn_v2", "coco"): ("RetinaNet_ResNet50_FPN_V2_Weights", "COCO_V1"),
-    ("retinanet_resnet50_fpn_v2", "imagenet"): ("ResNet50_Weights", "IMAGENET1K_V2"),
-    ("retinanet_mobilenet_v3_fpn", "imagenet"): ("MobileNet_V3_Large_Weights", "IMAGENET1K_V1"),
+# (arch, pretrained) -> (torchvision weights enum path, member, its URL). Importing torchvision is
+# deferred; the URL (kept equal to torchvision's by a test) lets the Train panel look in the cache on
+# the GUI thread without importing torch.
+_TV = "https://download.pytorch.org/models/"
+_WEIGHTS: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("retinanet_resnet50_fpn", "coco"): ("RetinaNet_ResNet50_FPN_Weights", "COCO_V1",
+                                         _TV + "retinanet_resnet50_fpn_coco-eeacb38b.pth"),
+    ("retinanet_resnet50_fpn", "imagenet"): ("ResNet50_Weights", "IMAGENET1K_V1", _TV + "resnet50-0676ba61.pth"),
+    ("retinanet_resnet50_fpn_v2", "coco"): ("RetinaNet_ResNet50_FPN_V2_Weights", "COCO_V1",
+                                            _TV + "retinanet_resnet50_fpn_v2_coco-5905b1c5.pth"),
+    ("retinanet_resnet50_fpn_v2", "imagenet"): ("ResNet50_Weights", "IMAGENET1K_V2", _TV + "resnet50-11ad3fa6.pth"),
+    ("retinanet_mobilenet_v3_fpn", "imagenet"): ("MobileNet_V3_Large_Weights", "IMAGENET1K_V1",
+                                                 _TV + "mobilenet_v3_large-8738ca79.pth"),
 }
 ARCH_PRETRAINED: dict[str, tuple[str, ...]] = {
     "retinanet_resnet50_fpn": ("none", "imagenet", "coco"),
@@ -62,26 +69,39 @@ def check_pretrained(arch: str, pretrained: str) -> None:
         )
 
 
-def torchvision_weights(arch: str, pretrained: str) -> Any:
-    """The ``torchvision.models`` ``Weights`` entry for the pair (url, meta["categories"], ...)."""
+def _entry(arch: str, pretrained: str) -> tuple[str, str, str]:
     check_pretrained(arch, pretrained)
     if pretrained == "none":
         raise ModelError(f"{arch} with pretrained='none' uses no weights file")
+    return _WEIGHTS[(arch, pretrained)]
+
+
+def torchvision_weights(arch: str, pretrained: str) -> Any:
+    """The ``torchvision.models`` ``Weights`` entry for the pair (url, meta["categories"], ...)."""
+    enum_name, member, _url = _entry(arch, pretrained)
     import torchvision.models as tvm
     import torchvision.models.detection as tvd
 
-    enum_name, member = _WEIGHTS[(arch, pretrained)]
     enum = getattr(tvd, enum_name, None) or getattr(tvm, enum_name)
     return enum[member]
 
 
 def weights_url(arch: str, pretrained: str) -> str:
-    return str(torchvision_weights(arch, pretrained).url)
+    """torchvision's URL for the pair (imports neither torch nor torchvision)."""
+    return _entry(arch, pretrained)[2]
 
 
 def cache_dir() -> Path:
-    """``<torch hub dir>/checkpoints``, the folder torchvision's loader uses."""
-    import torch
+    """``<torch hub dir>/checkpoints``, the folder torchvision's loader uses.
+
+    Before torch is imported this follows ``torch.hub.get_dir``'s own rule (``$TORCH_HOME/hub``, else
+    ``$XDG_CACHE_HOME/torch/hub``, else ``~/.cache/torch/hub``), so the GUI thread can look in the cache
+    without importing torch; once torch is imported it is asked (``torch.hub.set_dir`` may have moved it).
+    """
+    if "torch" not in sys.modules:
+        home = os.getenv("TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch"))
+        return Path(os.path.expanduser(home)) / "hub" / "checkpoints"
+    import torch.hub
 
     return Path(torch.hub.get_dir()) / "checkpoints"
 

@@ -22,6 +22,7 @@ from app.widgets.file_list import FileListDock
 from app.workers.base import WorkerPool
 from app.workers.model import DetectorFactory, ModelInfo, ModelSpec, ModelWorker
 from app.workers.tasks import onnx_export_worker
+from engine.demo import demo_model_path
 from engine.resources import resource_path
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,10 @@ COMPACT_MODEL_DIR = resource_path("models")
 
 
 def compact_model_path() -> Path | None:
-    """The demo/compact checkpoint shipped under ``resources/models/`` (first ``*.pt``), if any."""
-    if not COMPACT_MODEL_DIR.is_dir():
-        return None
-    found = sorted(COMPACT_MODEL_DIR.glob("*.pt"))
-    return found[0] if found else None
+    """The demo/compact checkpoint shipped under ``resources/models/``, if installed. Named, not the first
+    ``*.pt`` there: the procedurally pretrained model (a start for training, not a detector) sits beside it."""
+    path = demo_model_path()
+    return path if path.is_file() else None
 
 
 class ModelController(QObject):

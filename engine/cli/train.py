@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", default="coco", choices=["coco", "voc", "yolo", "project"])
     parser.add_argument("--val", help="validation data in the same format (default: hold out 20%% of --data)")
     parser.add_argument("--arch", default="retinanet_mobilenet_v3_fpn", choices=ARCHS)
-    parser.add_argument("--pretrained", default="none", choices=["none", "imagenet", "coco"])
+    parser.add_argument("--pretrained", default="auto", choices=["auto", "none", "imagenet", "coco"],
+                        help="auto (default): COCO or ImageNet weights when already cached, else the shipped "
+                             "procedurally pretrained model (compact arch), else random weights; none: random weights")
     parser.add_argument("--init", metavar="CKPT", help="fine-tune from this checkpoint (class head remapped by name)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=4)
@@ -49,8 +51,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="continue the run in --out (or from CKPT)")
 
 
+def resolve_start(args: argparse.Namespace) -> Any:
+    """The run's ``engine.start.StartChoice``: ``--init`` or ``--pretrained`` as given, or the best available."""
+    from engine.start import StartChoice, choose_start
+
+    if args.init:
+        return StartChoice("current", args.arch, init_checkpoint=args.init, label=f"checkpoint {os.path.basename(args.init)}",
+                           reason="given with --init")
+    if args.pretrained == "auto":
+        return choose_start(args.arch)
+    label = {"none": "random weights (scratch)", "imagenet": "ImageNet backbone", "coco": "COCO-pretrained weights"}
+    return StartChoice("scratch" if args.pretrained == "none" else args.pretrained, args.arch, args.pretrained,
+                       label=label[args.pretrained], reason=f"given with --pretrained {args.pretrained}")
+
+
 def default_recipe(args: argparse.Namespace) -> tuple[str, float, float]:
-    """(optimizer, lr, weight decay): AdamW 1e-3 from scratch, SGD 0.01 for pretrained weights."""
+    """(optimizer, lr, weight decay): AdamW 1e-3 from scratch, SGD 0.01 for pretrained weights (``--init``
+    and the procedurally pretrained model included). ``args.pretrained`` must be resolved (not ``auto``)."""
     from_scratch = args.pretrained == "none" and not args.init
     optimizer = args.optimizer or ("adamw" if from_scratch else "sgd")
     lr = args.lr if args.lr is not None else (0.001 if optimizer == "adamw" else 0.01)
@@ -58,9 +75,13 @@ def default_recipe(args: argparse.Namespace) -> tuple[str, float, float]:
     return optimizer, lr, wd
 
 
-def build_config(args: argparse.Namespace) -> Any:
+def build_config(args: argparse.Namespace, start: Any = None) -> Any:
+    """The ``TrainConfig`` for ``args``, starting from ``start`` (default: :func:`resolve_start`)."""
     from engine.types import TrainConfig
 
+    start = start if start is not None else resolve_start(args)
+    args = argparse.Namespace(**{**vars(args), "arch": start.arch, "pretrained": start.pretrained,
+                                 "init": start.init_checkpoint})
     optimizer, lr, wd = default_recipe(args)
     return TrainConfig(
         data=args.data, out=args.out, format=args.format, val=args.val, arch=args.arch,
@@ -161,7 +182,10 @@ class ProgressPrinter:
 def run(args: argparse.Namespace) -> int:
     from engine.train import fit
 
-    config = build_config(args)
+    start = resolve_start(args)
+    config = build_config(args, start)
+    if os.environ.get("RANK", "0") == "0":
+        print(f"start: {start.describe()}", flush=True)
     stop_requested = False
 
     def on_sigint(signum: int, frame: Any) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,16 @@ def test_corrupt_cached_file_says_delete_and_download_again(hub: Path) -> None:
     with pytest.raises(WeightsUnavailableError, match="delete it") as info:
         weights.load_pretrained_state_dict(ARCH, PRETRAINED)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_urls_are_torchvisions_and_the_cache_is_found_without_torch(hub: Path) -> None:
+    for arch, choices in weights.ARCH_PRETRAINED.items():
+        for pretrained in choices[1:]:
+            assert weights.weights_url(arch, pretrained) == weights.torchvision_weights(arch, pretrained).url
+    probe = ("import sys, engine.weights as w; print(w.cached_weights_path('retinanet_mobilenet_v3_fpn', 'imagenet'));"
+             "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(weights.__file__).parents[1])})
+    path, torch_imported = out.stdout.split()
+    assert Path(path) == weights.cached_weights_path(ARCH, PRETRAINED)  # here torch is imported: torch's answer
+    assert torch_imported == "False"
