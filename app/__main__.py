@@ -8,15 +8,13 @@ import sys
 
 
 def _main() -> int:
-    from engine.cli.gui import add_arguments
+    from app.cli import add_gui_arguments, run_gui
 
     parser = argparse.ArgumentParser(prog="python -m app", description="RetinaLab labeling app")
-    add_arguments(parser)
+    add_gui_arguments(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from app.launch import main
-
-    return main(args)
+    return run_gui(args)
 
 
 if __name__ == "__main__":

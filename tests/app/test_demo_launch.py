@@ -109,7 +109,7 @@ def test_gui_demo_screenshot_end_to_end(tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO),
            "XDG_DATA_HOME": str(tmp_path / "data")}
     png = tmp_path / "demo.png"
-    out = subprocess.run([sys.executable, "-m", "engine.cli", "gui", "--demo", "--screenshot", str(png)],
+    out = subprocess.run([sys.executable, "-m", "app.cli", "gui", "--demo", "--screenshot", str(png)],
                          capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
     assert out.returncode == 0, out.stderr[-2000:]
     assert png.is_file() and png.stat().st_size > 10_000

@@ -24,7 +24,7 @@ def _gui(env_changes: dict[str, str | None], tmp_path: Path) -> subprocess.Compl
             env.pop(key, None)
         else:
             env[key] = value
-    return subprocess.run([sys.executable, "-m", "engine.cli", "gui", "--demo"], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "app.cli", "gui", "--demo"], capture_output=True, text=True,
                           timeout=60, env=env, cwd=tmp_path)
 
 
@@ -103,14 +103,19 @@ def test_a_chosen_platform_or_another_os_is_not_second_guessed(tmp_path: Path) -
 
 def test_a_missing_system_library_for_qt_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    import engine.cli.gui as gui
+    import app
+    from app.cli import GUI, run_gui
     from engine.cli import build_parser
 
-    def fail(name: str) -> object:
-        raise ImportError("libEGL.so.1: cannot open shared object file: No such file or directory")
+    class _QtWithoutEGL:  # importing the app fails the way PySide6 does without libEGL
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            if name == "app.launch":
+                raise ImportError("libEGL.so.1: cannot open shared object file: No such file or directory")
 
-    args = build_parser().parse_args(["gui"])
-    monkeypatch.setattr(gui.importlib, "import_module", fail)
-    assert gui.run(args) == 2
+    args = build_parser({"gui": GUI}).parse_args(["gui"])
+    monkeypatch.delitem(sys.modules, "app.launch", raising=False)
+    monkeypatch.delattr(app, "launch", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_QtWithoutEGL(), *sys.meta_path])
+    assert run_gui(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "libEGL.so.1" in err and "sudo apt install libegl1" in err
