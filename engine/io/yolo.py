@@ -3,9 +3,9 @@
 Accepted layouts: ``images/`` + ``labels/`` with the same sub-folders (split folders such as
 ``images/train`` / ``labels/train`` are kept as path prefixes), the ``images/`` folder itself, a data
 YAML file, or label ``.txt`` files next to their images (darknet style). Class names come from
-``classes.txt`` / ``obj.names``, else from ``data.yaml`` / any ``*.yaml`` ``names:`` (parsed by
-``engine.io.yolo_names``; PyYAML is not a dependency), else they are the indices. An image without a
-label file, or with an empty one, is an image with no boxes (Ultralytics' rule). Sizes come from
+``classes.txt`` / ``obj.names``, else from ``data.yaml`` / any ``*.yaml`` ``names:`` (read with
+PyYAML by ``engine.io.yolo_names``), else they are the indices. An image without a label file, or
+with an empty one, is an image with no boxes (Ultralytics' rule). Sizes come from
 :func:`engine.io.image.read_image_size` (the upright image, header only). Lines with a sixth value
 keep it as the box's score; polygon lines (``class x1 y1 x2 y2 ...``) become their bounding box.
 The writer produces ``images/``, ``labels/`` (a file for every image, empty for no boxes),
@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 
 from engine.errors import DatasetError, ImageLoadError
-from engine.fsutil import file_problem, write_text_atomic
+from engine.fsutil import MAX_FILE_BYTES, file_problem, write_text_atomic
 from engine.io._common import (
     MAX_CLASS_INDEX,
     class_names_for,
@@ -32,7 +32,7 @@ from engine.io._common import (
     rel_posix,
 )
 from engine.io.image import list_images, read_image_size
-from engine.io.yolo_names import format_yaml_names, parse_yaml_names
+from engine.io.yolo_names import MAX_YAML_BYTES, format_yaml_names, parse_yaml_names
 from engine.types import AnnotatedImage, Annotations, Box
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,11 @@ def _class_names(base: Path, labels: Path | None, yaml_file: Path | None) -> tup
         if not candidate.is_file():
             continue
         try:
-            problem = file_problem(candidate)
+            is_yaml = candidate.suffix.lower() in (".yaml", ".yml")
+            problem = file_problem(candidate, max_bytes=MAX_YAML_BYTES if is_yaml else MAX_FILE_BYTES)
             if problem is not None:
                 raise OSError(problem)
-            if candidate.suffix.lower() in (".yaml", ".yml"):
+            if is_yaml:
                 names = parse_yaml_names(candidate.read_text(encoding="utf-8-sig"))
             else:
                 names = read_class_list(candidate)

@@ -1,70 +1,30 @@
-"""Class names for YOLO datasets: ``classes.txt`` / ``obj.names`` and the ``names:`` key of a data YAML.
+"""Class names for YOLO datasets: the ``names:`` (or ``nc:``) of a data YAML, read with PyYAML.
 
-PyYAML is not among RetinaLab's dependencies, so this reads just the part of an Ultralytics-style
-data YAML that a detection dataset needs: ``names:`` as a flow list (``[a, 'b c']``), a block list
-(``- a``), a flow or block mapping from index to name (``0: a``), or ``nc:`` alone (names become the
-indices). Quoted names (single or double quotes) and trailing ``# comments`` are handled; anchors,
-tags and multi-document files are not (nobody writes those in a data YAML).
+``names:`` may be a list (flow ``[a, 'b c']`` or block ``- a``), a mapping from index to name
+(``0: a``; missing indices are named by their number), or one name; ``nc:`` alone names the classes by
+index. Scalars are kept as the text written (PyYAML's ``BaseLoader``, which builds only strings, lists
+and dicts): a class called ``no`` or ``null`` stays that word. Hostile files get one line, fast: over
+``MAX_YAML_BYTES``, nested too deeply, a key over YAML's 1,024 characters or an index over
+``MAX_CLASS_INDEX``; aliases are shared, never expanded, and a name must be plain text, so an alias
+bomb is refused at once.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
+
+import yaml
 
 from engine.io._common import MAX_CLASS_INDEX
 
-_KEY = re.compile(r"^(names|nc)\s*:(.*)$")
-
-
-def _strip_comment(text: str) -> str:
-    quote = None
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or text[i - 1] in " \t"):
-            return text[:i].strip()
-    return text.strip()
-
-
-def _scalar(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] == "'":
-        return text[1:-1].replace("''", "'")
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        try:
-            return str(json.loads(text))
-        except json.JSONDecodeError:
-            return text[1:-1]
-    return text
-
-
-def _split_flow(body: str) -> list[str]:
-    """Split the inside of ``[...]`` or ``{...}`` at top-level commas, respecting quotes."""
-    items, current, quote = [], "", None
-    for ch in body:
-        if quote:
-            current += ch
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-            current += ch
-        elif ch == ",":
-            items.append(current)
-            current = ""
-        else:
-            current += ch
-    items.append(current)
-    return [item.strip() for item in items if item.strip()]
-
-
-def _split_key(item: str) -> tuple[str, str] | None:
-    match = re.match(r"^\s*(['\"]?)(\d+)\1\s*:\s*(.*)$", item)
-    return (match.group(2), match.group(3)) if match else None
+MAX_YAML_BYTES = 1_000_000  # real data YAMLs are a few KB; a megabyte of names takes PyYAML about a second
+MAX_KEY_CHARS = 1024  # YAML's limit for a plain key
+_LONG_KEY = re.compile(rf"\s*[^:]{{{MAX_KEY_CHARS + 1},}}:(\s|$)")
+# libyaml's parser (in PyYAML's wheels) is ~10x faster than the pure-Python one and refuses nesting past
+# 1,000 levels on its own; both build only strings, lists and dicts (BaseLoader: nothing is resolved).
+_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 def _index(text: str, what: str) -> int:
@@ -77,54 +37,55 @@ def _index(text: str, what: str) -> int:
     return int(digits)
 
 
-def _from_mapping(pairs: list[tuple[str, str]]) -> list[str]:
-    by_index = {_index(k, "class index"): _scalar(v) for k, v in pairs}
-    if not by_index:
-        return []
-    return [by_index.get(i, str(i)) for i in range(max(by_index) + 1)]
+def _name(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"the class name {where} is a {'list' if isinstance(value, list) else 'mapping'}, not text")
+    return value
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, list):
+        return [_name(v, f"at position {i}") for i, v in enumerate(value)]
+    by_index = {_index(k, "class index"): _name(v, f"of {k}") for k, v in value.items()
+                if isinstance(k, str) and re.fullmatch(r"\s*\d+\s*", k)}
+    return [by_index.get(i, str(i)) for i in range(max(by_index) + 1)] if by_index else []
 
 
 def parse_yaml_names(text: str) -> list[str] | None:
     """Class names from data-YAML ``text`` (see module docstring); None when it has no ``names``/``nc``.
 
-    Raises ValueError (one line) for a class index or ``nc`` over ``MAX_CLASS_INDEX``: such a file
-    would otherwise make a list of millions of names.
+    Raises ValueError (one line) for text that is not YAML, over ``MAX_YAML_BYTES``, a class name that
+    is not text, or a class index or ``nc`` over ``MAX_CLASS_INDEX`` (a list of millions of names).
     """
+    if len(text) > MAX_YAML_BYTES:
+        raise ValueError(f"{len(text):,} characters is over the {MAX_YAML_BYTES:,}-byte limit for a data YAML")
+    try:
+        data = yaml.load(text, Loader=_LOADER)  # safe: builds only str, list and dict
+    except yaml.MarkedYAMLError as exc:
+        raise ValueError(_one_line(exc, text)) from None
+    except yaml.YAMLError as exc:  # the reader's: a character YAML does not allow
+        raise ValueError("not valid YAML: " + " ".join(str(exc).replace('"<unicode string>", ', "").split())) from None
+    except RecursionError:
+        raise ValueError("not a data YAML: nested too deeply") from None
+    if not isinstance(data, dict):
+        return None
+    names = _names(data["names"]) if "names" in data else []
+    if names:
+        return names
+    nc = data.get("nc")
+    if isinstance(nc, str) and re.fullmatch(r"\s*\d+\s*", nc):
+        return [str(i) for i in range(_index(nc, "nc"))] or None
+    return [] if "names" in data else None
+
+
+def _one_line(exc: yaml.MarkedYAMLError, text: str) -> str:
+    mark = exc.problem_mark
     lines = text.splitlines()
-    nc: int | None = None
-    for i, line in enumerate(lines):
-        match = _KEY.match(line)
-        if not match:
-            continue
-        key, rest = match.group(1), _strip_comment(match.group(2))
-        if key == "nc":
-            if re.fullmatch(r"\d+", rest):
-                nc = _index(rest, "nc")
-            continue
-        if rest.startswith(("[", "{")):
-            closing = "]" if rest[0] == "[" else "}"
-            body, j = rest[1:], i
-            while closing not in body and j + 1 < len(lines):
-                j += 1
-                body += " " + _strip_comment(lines[j])
-            body = body[: body.rfind(closing)] if closing in body else body
-            items = _split_flow(body)
-            if closing == "]":
-                return [_scalar(item) for item in items]
-            return _from_mapping([kv for kv in map(_split_key, items) if kv])
-        if rest:
-            return [_scalar(rest)]
-        block: list[str] = []
-        for follow in lines[i + 1 :]:
-            if follow.strip() and not follow[0].isspace() and not follow.startswith("-"):
-                break
-            item = _strip_comment(follow)
-            if item:
-                block.append(item)
-        if block and all(item.startswith("-") for item in block):
-            return [_scalar(item[1:]) for item in block]
-        return _from_mapping([kv for kv in map(_split_key, block) if kv])
-    return [str(i) for i in range(nc)] if nc else None
+    if mark is not None and mark.line < len(lines) and _LONG_KEY.match(lines[mark.line]):
+        return f"the key at line {mark.line + 1} is over the limit of {MAX_KEY_CHARS:,} characters for a key"
+    return f"not valid YAML: {exc.problem or exc.context}" + (f" at line {mark.line + 1}" if mark else "")
 
 
 def format_yaml_names(names: list[str]) -> str:

@@ -193,6 +193,36 @@ def test_parse_yaml_names(text: str, names: list[str] | None) -> None:
     assert parse_yaml_names(text) == names
 
 
+_BOMB = "".join(f"a{i + 1}: &a{i + 1} [" + ", ".join([f"*a{i}"] * 9) + "]\n" for i in range(9))
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("a0: &a0 x\n" + _BOMB + "names: *a9\n", "class name at position 0 is a list, not text"),  # 9**9 if expanded
+        ("names: " + "[" * 400_000 + "]" * 400_000, "nest"),
+        ("names:\n" + "- " * 400_000 + "x\n", "nest"),
+        ("names: [a\n  b: c\n", "not valid YAML"),
+        ("names: [a\x00]\n", "not valid YAML"),
+        ("names:\n  " + "9" * 5000 + ": x\n", "over the limit of 1,024 characters"),
+        ("names: [" + ", ".join(["cat"] * 300_000) + "]\n", "over the 1,000,000-byte limit"),
+    ],
+)
+def test_hostile_yaml_names_are_one_line_errors(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_yaml_names(text)
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_yaml_names_keep_the_words_written_and_a_huge_data_yaml_is_not_read(tmp_path: Path, image_file) -> None:
+    assert parse_yaml_names("names: [yes, no, null, 1.0]\n") == ["yes", "no", "null", "1.0"]
+    image_file(tmp_path / "images" / "a.png", 20, 20)
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "data.yaml").write_text("names: [cat]\n" + "#" * 2_000_000 + "\n")
+    with pytest.raises(DatasetError, match="data.yaml: 2,000,0.. bytes is over the 1,000,000-byte limit"):
+        read_yolo(tmp_path)
+
+
 def test_detect_format(synthetic: Annotations, tmp_path: Path) -> None:
     for fmt in ("coco", "voc", "yolo"):
         write_dataset(synthetic, tmp_path / fmt, fmt)
