@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,7 @@ from PySide6.QtGui import QUndoStack
 
 from app import commands, review_step
 from app.edits import BoxEdits
-from engine.types import Box, Detection, ImageRecord
+from engine.types import Box, Detection, ImageRecord, palette_colour
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SCORE_THRESH = 0.3
 DEFAULT_LABEL = "object"  # the class created when a box is drawn in a project without classes
-FALLBACK_PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6")
 
 
 class Document(QObject, BoxEdits):
@@ -161,10 +159,7 @@ class Document(QObject, BoxEdits):
 
     def class_colour(self, label: str) -> str:
         """The class's colour ``#rrggbb``; a stable palette colour for a name not in the project."""
-        colour = self._classes.get(label)
-        if colour is None:
-            colour = FALLBACK_PALETTE[zlib.crc32(label.encode()) % len(FALLBACK_PALETTE)]
-        return colour
+        return self._classes.get(label) or palette_colour(label)
 
     def current_label(self) -> str | None:
         """The label new boxes get: the last one used, else the first class, else None."""

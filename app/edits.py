@@ -14,12 +14,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from app import commands, review_step
-from engine.types import Box, BoxSource, Detection
+from engine.types import MIN_BOX_SIZE, Box, BoxSource, Detection
 
 if TYPE_CHECKING:
     from app.document import Document
-
-MIN_BOX_SIZE = 2.0  # pixels; smaller boxes are refused (a click is not a box)
 
 
 def edited_source(box: Box) -> BoxSource:

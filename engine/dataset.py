@@ -90,7 +90,7 @@ def clean_annotations(ann: Annotations, class_names: Sequence[str]) -> tuple[Ann
                 unknown += 1
                 continue
             clipped = box.clipped(img.width, img.height) if box.is_finite() else box
-            if clipped.is_degenerate(min_size=1.0):
+            if clipped.is_degenerate():
                 degenerate += 1
                 continue
             kept.append(clipped)

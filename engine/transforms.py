@@ -17,6 +17,8 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from engine.types import MIN_BOX_SIZE
+
 # Padding colour for the crop: the ImageNet mean, which the model's normalisation maps to zero,
 # the same value its own batch padding uses.
 _PAD_FILL = (124, 116, 104)
@@ -36,7 +38,7 @@ def train_transforms(
     steps += [
         v2.ScaleJitter((image_size, image_size), scale_range=scale_range, antialias=True),
         v2.RandomCrop(image_size, pad_if_needed=True, fill={tv_tensors.Image: _PAD_FILL, "others": 0}),
-        v2.SanitizeBoundingBoxes(min_size=1.0),
+        v2.SanitizeBoundingBoxes(min_size=MIN_BOX_SIZE),
         v2.ToDtype(torch.float32, scale=True),
     ]
     return v2.Compose(steps)

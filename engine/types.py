@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
@@ -26,6 +27,24 @@ BOX_SOURCES: tuple[str, ...] = ("manual", "predicted", "accepted", "edited")
 CONFIRMED_SOURCES: frozenset[str] = frozenset({"manual", "accepted", "edited"})
 IMAGE_STATUSES: tuple[str, ...] = ("new", "predicted", "reviewed")
 DATASET_FORMATS: tuple[str, ...] = ("coco", "voc", "yolo")
+# A box thinner than one pixel (after clipping to its image) is not a box: the store refuses it, the
+# readers drop it, training's data check and augmentation drop it, the app refuses to draw it.
+MIN_BOX_SIZE = 1.0
+
+# Class colours ``#rrggbb``, distinct on dark and light canvases. A new class takes the next one (cycling)
+# and the store keeps it with the class; a name with no stored colour gets ``palette_colour(name)``.
+PALETTE: tuple[str, ...] = (
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c",
+    "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000",
+    "#ffd8b1", "#000075", "#808080", "#ffe119",
+)
+
+
+def palette_colour(label: str) -> str:
+    """A stable ``PALETTE`` colour for class name ``label`` (same name, same colour, across runs)."""
+    return PALETTE[zlib.crc32(label.encode("utf-8")) % len(PALETTE)]
+
+
 ARCHS: tuple[str, ...] = (
     "retinanet_resnet50_fpn",
     "retinanet_resnet50_fpn_v2",
@@ -74,7 +93,7 @@ class Box:
     def is_finite(self) -> bool:
         return all(math.isfinite(v) for v in self.xyxy)
 
-    def is_degenerate(self, min_size: float = 1.0) -> bool:
+    def is_degenerate(self, min_size: float = MIN_BOX_SIZE) -> bool:
         """True when the box is not finite or thinner than ``min_size`` pixels on either side."""
         return not self.is_finite() or self.width < min_size or self.height < min_size
 

@@ -215,7 +215,7 @@ class CreateTool(Tool):
             return
         doc = self.document
         corners = doc.normalized(start[0], start[1], x, y)
-        if corners is None:  # under 2 px: a click, not a box; stay in create mode
+        if corners is None:  # under MIN_BOX_SIZE: a click, not a box; stay in create mode
             return
         doc.add_box(Box(*corners, label=doc.label_for_new_box(), source="manual"))
         self.finished.emit()

@@ -19,12 +19,9 @@ from typing import Iterable
 
 from engine.errors import DatasetError
 from engine.fsutil import file_problem
-from engine.types import AnnotatedImage, Annotations, Box
+from engine.types import MIN_BOX_SIZE, AnnotatedImage, Annotations, Box
 
 log = logging.getLogger(__name__)
-
-MIN_BOX_SIZE = 1.0
-"""Boxes narrower or shorter than this many pixels (after clipping) are dropped."""
 
 _CLIP_TOLERANCE = 0.01  # float noise this small past the border is clipped without a warning
 
@@ -57,7 +54,7 @@ def clean_box(box: Box, width: int, height: int, where: str) -> tuple[Box | None
                 f"{where}: clipped box {fmt_box(fixed)} to the {width}x{height} image"
             )
         fixed = clipped
-    if fixed.width < MIN_BOX_SIZE or fixed.height < MIN_BOX_SIZE:
+    if fixed.is_degenerate():
         reason = "outside the image" if fixed.area == 0 and box.area > 0 else "degenerate"
         return None, [
             f"{where}: dropped box {fmt_box(box)}: {reason} "

@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import ProjectError
-from engine.types import BOX_SOURCES, Box
+from engine.types import BOX_SOURCES, MIN_BOX_SIZE, Box
 
-MIN_BOX_SIZE = 1.0  # pixels; thinner boxes are refused (edits) or skipped (predictions, imports)
 SUPPRESS_IOU = 0.7  # a new prediction this close to a kept or rejected box of its class is dropped
 BOX_COLUMNS = "b.id, b.x1, b.y1, b.x2, b.y2, c.name, b.score, b.source"
 _FIELDS = ("x1", "y1", "x2", "y2", "label", "score", "source")

@@ -14,13 +14,8 @@ from typing import Any
 
 from engine.errors import ProjectError
 from engine.project.records import ClassInfo
+from engine.types import PALETTE
 
-# Tableau-like palette: distinct on dark and light canvases; cycled for more classes.
-PALETTE: tuple[str, ...] = (
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c",
-    "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000",
-    "#ffd8b1", "#000075", "#808080", "#ffe119",
-)
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 

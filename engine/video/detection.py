@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from engine.types import Detection
+from engine.types import Detection, palette_colour
 from engine.video.capture import DEFAULT_FPS, CaptureSource, Frame, VideoError, is_video_path
 
 if TYPE_CHECKING:
@@ -26,13 +26,10 @@ _WRITER_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"
 
 
 # -- drawing and writing --------------------------------------------------------------------------------
-_PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
-            (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
-
-
 def label_colour(label: str) -> tuple[int, int, int]:
-    """A stable RGB colour for a class name (same name, same colour, across runs)."""
-    return _PALETTE[sum(label.encode("utf-8")) % len(_PALETTE)]
+    """``engine.types.palette_colour(label)`` as an ``(r, g, b)`` tuple, for drawing on RGB frames."""
+    hex_colour = palette_colour(label)
+    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
 
 
 def draw_detections(rgb: np.ndarray, detections: Sequence[Detection], *, thickness: int = 2) -> np.ndarray:

@@ -11,7 +11,7 @@ from PIL import Image
 
 from app.document import Document
 from engine.project import Project
-from engine.types import Box, Detection
+from engine.types import MIN_BOX_SIZE, Box, Detection
 
 W, H = 100, 80
 pytestmark = pytest.mark.gui
@@ -59,7 +59,7 @@ def test_add_undo_redo_same_id_in_store(doc):
 
 
 def test_add_clips_and_refuses_tiny_boxes(doc):
-    assert doc.add_box(Box(10, 10, 11.5, 40, "cat")) is None
+    assert doc.add_box(Box(10, 10, 10 + MIN_BOX_SIZE / 2, 40, "cat")) is None
     assert doc.undo_stack.count() == 0
     box_id = doc.add_box(Box(-20, 70, 30, 200, "cat"))
     assert doc.box(box_id).xyxy == (0, 70, 30, 80) == stored(doc)[0].xyxy
@@ -89,7 +89,7 @@ def test_geometry_and_move_write_through_and_undo(doc):
     doc.move_boxes([box_id], 100, 0)  # kept inside the image
     assert stored(doc)[0].xyxy == (70, 10, 100, 30)
     assert updated == [[box_id], [box_id]]
-    doc.set_box_geometry(box_id, 10, 10, 11, 11)  # refused
+    doc.set_box_geometry(box_id, 10, 10, 10 + MIN_BOX_SIZE / 2, 11)  # refused
     assert doc.undo_stack.count() == 3
     doc.undo_stack.undo()
     doc.undo_stack.undo()

@@ -40,7 +40,7 @@ def test_draw_box_with_mouse_then_undo_redo_keeps_id(qtbot, canvas, doc):
 
 def test_drawn_box_is_clipped_to_image_and_tiny_drag_refused(qtbot, canvas, doc):
     qtbot.keyClick(canvas, K.Key_W)
-    drag(canvas, (50, 50), (51, 51))  # under 2 px: no box, no command
+    drag(canvas, (50, 50), (50.4, 50.4))  # under MIN_BOX_SIZE (1 px): no box, no command
     assert stored(doc) == [] and doc.undo_stack.count() == 0
     drag(canvas, (80, 60), (130, 120))  # beyond the 100x80 image
     (b,) = stored(doc)
