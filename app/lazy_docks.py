@@ -5,7 +5,8 @@ OpenCV on first capture) cost about as much as the rest of the window together. 
 their entries in the menus at once, cheaply: Model › Train… (Ctrl+T), which the Train panel adopts
 when it is installed, and an empty Camera menu that the camera fills just before it is first shown.
 The first use (the action, the menu, or reading ``training_panel()`` / ``camera()``) imports and
-installs the real dock; nothing else changes for the user.
+installs the real dock; nothing else changes for the user. Their workers run in the window's
+``WorkerPool``, which awaits them when the window closes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
+
+from app.workers.base import WorkerPool
 
 TRAIN_ACTION_NAME = "train_panel_action"
 TRAIN_SHORTCUT = "Ctrl+T"
@@ -40,9 +43,9 @@ class LazyDocks(QObject):
 
     training_panel_installed = Signal(object)  # the TrainingPanel, just installed
 
-    def __init__(self, window: QMainWindow, document: Any, models: Any, model_menu: QMenu) -> None:
+    def __init__(self, window: QMainWindow, document: Any, models: Any, pool: WorkerPool, model_menu: QMenu) -> None:
         super().__init__(window)
-        self._window, self._document, self._models = window, document, models
+        self._window, self._document, self._models, self._pool = window, document, models, pool
         self._panel: Any = None
         self._camera: tuple[Any, Any] | None = None
         self.train_action = make_train_action(window, model_menu)
@@ -55,7 +58,7 @@ class LazyDocks(QObject):
         if self._panel is None:
             from app.training.install import install_training_panel
 
-            self._panel = install_training_panel(self._window, self._document, self._models)
+            self._panel = install_training_panel(self._window, self._document, self._models, pool=self._pool)
             self.training_panel_installed.emit(self._panel)
         return self._panel
 
@@ -66,13 +69,6 @@ class LazyDocks(QObject):
 
             self._camera = attach_to_main_window(self._window, menu=self.camera_menu)
         return self._camera
-
-    def shutdown(self) -> None:
-        """Stop what the installed docks run (training after this batch, camera threads) and wait."""
-        if self._panel is not None:
-            self._panel.shutdown()
-        if self._camera is not None:
-            self._camera[0].panel.shutdown()
 
     @Slot(bool)
     def _on_train_action_triggered(self, checked: bool) -> None:

@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         menus = build_menus(self.menuBar(), self.actions)
         self._wire()
         self.review = install_review(self, menus.model)  # Review dock, Model › Review Labels, X = fix
-        self.docks = LazyDocks(self, self.document, self.models, menus.model)  # Train…, Camera: on first use
+        self.docks = LazyDocks(self, self.document, self.models, self.pool, menus.model)  # Train…, Camera: on first use
         self.label_keys = LabelKeys(self, self.document)  # 1-9 whatever has focus
         self.clipboard = BoxClipboard(self)  # Ctrl+C / Ctrl+V, Ctrl+Shift+V the previous image's labels
         for action in (None, self.clipboard.copy_action, self.clipboard.paste_action,
@@ -257,9 +257,9 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop and wait for every worker, then close the project (idempotent)."""
-        self.docks.shutdown()
-        self.pool.await_workers()
+        """Stop and wait for every worker (training stops after its batch), then close the project
+        (idempotent)."""
+        self.pool.await_workers(60_000)
         self.projects.close_project()
 
 

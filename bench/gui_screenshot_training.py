@@ -76,7 +76,7 @@ def main() -> int:
     window.grab().save(str(out), "PNG")
     _shrink(out, args.max_kb)
     print(f"saved {out} ({out.stat().st_size // 1024} KB) after {len(epochs_done)} epochs" + ("" if ok else " (timed out)"))
-    panel.cancel()
+    panel.abort()
     window.close()
     return 0 if ok else 1
 

@@ -110,7 +110,7 @@ def play(app: object, detector: object, clip: Path, num_frames: int, args: argpa
     poll.stop()
     app.processEvents()  # type: ignore[attr-defined]
     delays = list(panel.view.box_delays_s)
-    live = panel._live.worker if panel._live is not None else None  # bench-only peek at counters
+    live = panel._live  # bench-only peek at counters
     submitted = live.frames_submitted if live else 0
     detected = live.frames_detected if live else 0
     panel.shutdown()

@@ -1,9 +1,10 @@
 """Live camera and video: a dock with the live view, detection overlay and grab-into-project controls.
 
 ``install_camera(window, project_provider=..., detector_provider=...)`` adds the ``CameraDock`` and a
-Camera menu to a QMainWindow in one call; everything else (capture thread, live detection thread,
-grab jobs) lives inside the dock's ``CameraPanel``. ``detector_provider`` is called on the detection
-thread and should return the app's current ``engine.infer.Detector`` (or None).
+Camera menu to a QMainWindow in one call; everything else (capture worker, live detection worker,
+grab jobs, all started through a ``WorkerPool``) lives inside the dock's ``CameraPanel``.
+``detector_provider`` is called on the detection thread and should return the app's current
+``engine.infer.Detector`` (or None).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.camera.dialog import CameraPickerDialog, ask_video_file
 from app.camera.live_detect import DetectorProvider
 from app.camera.panel import CameraPanel, ProjectProvider
 from app.camera.view import CameraView
+from app.workers.base import WorkerPool
 
 __all__ = ["CameraActions", "CameraDock", "CameraPanel", "CameraView", "install_camera"]
 
@@ -27,10 +29,10 @@ class CameraDock(QDockWidget):
     """A dock holding one CameraPanel; closing the dock stops the stream."""
 
     def __init__(self, project_provider: ProjectProvider, detector_provider: DetectorProvider,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, pool: WorkerPool | None = None) -> None:
         super().__init__("Camera", parent)
         self.setObjectName("cameraDock")
-        self.panel = CameraPanel(project_provider, detector_provider, self)
+        self.panel = CameraPanel(project_provider, detector_provider, self, pool=pool)
         self.setWidget(self.panel)
 
     @Slot()
@@ -89,15 +91,17 @@ def install_camera(
     detector_provider: DetectorProvider,
     open_image: Callable[[int], None] | None = None,
     menu: QMenu | None = None,
+    pool: WorkerPool | None = None,
 ) -> tuple[CameraDock, CameraActions]:
     """Add the camera dock (hidden until a source is opened) and a Camera menu to ``window``.
 
     ``open_image(image_id)`` is called after Grab Frame saved a frame into the project, to open it in
     the labeling view. ``menu`` is an existing (empty) Camera menu to fill instead of adding one.
-    Camera errors also go to the window's status bar. The dock's threads are
-    stopped when the application quits.
+    ``pool`` is the window's ``WorkerPool`` (it then awaits the camera's workers when the window
+    closes); without one the panel keeps its own. Camera errors also go to the window's status bar.
+    The dock's workers are stopped when the application quits.
     """
-    dock = CameraDock(project_provider, detector_provider, window)
+    dock = CameraDock(project_provider, detector_provider, window, pool=pool)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.hide()
     panel = dock.panel

@@ -1,10 +1,10 @@
 """The capture thread: reads a camera or video file and hands every frame to the GUI as a QImage.
 
-``CaptureWorker`` is a QObject run on its own QThread (``CaptureThread`` owns both and stops them
-cleanly). Its loop reads the ``engine.video`` source, paces file playback at the file's fps (a camera
-paces itself), and emits each frame with ``frame_captured``; it never drops frames for display. Control
-calls (``pause``, ``resume``, ``seek``, ``stop``) come from the GUI thread and only set state under a
-condition variable, so they act at once even while the loop waits for the next frame time. An optional
+``CaptureWorker`` is a :class:`~app.workers.base.Worker` started with ``WorkerPool.start``; its loop
+runs until ``abort``. It reads the ``engine.video`` source, paces file playback at the file's fps (a
+camera paces itself), and emits each frame with ``frame_captured``; it never drops frames for display.
+Control calls (``pause``, ``resume``, ``seek``, ``abort``) come from the GUI thread and only set state
+under a condition variable, so they act at once even while the loop waits for the next frame time. An optional
 frame sink (the live detector's mailbox) receives every frame on the capture thread itself, so detection
 never waits for the GUI. Open failures and lost cameras arrive as ``errored`` with one line.
 """
@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QImage
 
+from app.workers.base import Worker
 from engine.errors import RetinaLabError
 from engine.video import Frame, FrameSource
 
@@ -48,21 +49,18 @@ def frame_to_qimage(frame: Frame) -> QImage:
     return QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-class CaptureWorker(QObject):
+class CaptureWorker(Worker):
     """Reads frames from a source built by ``source_factory`` (called on the capture thread)."""
 
     opened = Signal(object)  # SourceInfo
     frame_captured = Signal(QImage, object)  # display image, engine.video.Frame
     playing_changed = Signal(bool)
     end_reached = Signal()  # a file played to its end (the worker pauses; seek or resume replays)
-    errored = Signal(str)
-    finished = Signal()
 
     def __init__(self, source_factory: SourceFactory, *, start_paused: bool = False) -> None:
-        super().__init__()
+        super().__init__("capture")
         self._factory = source_factory
         self._cond = threading.Condition()
-        self._stop = False
         self._paused = start_paused
         self._seek_to: int | None = None
         self._sink: FrameSink | None = None
@@ -85,9 +83,10 @@ class CaptureWorker(QObject):
             self._seek_to = max(0, int(index))
             self._cond.notify_all()
 
-    def stop(self) -> None:
+    def abort(self) -> None:
+        """End the loop (it closes the source); safe from any thread."""
+        super().abort()
         with self._cond:
-            self._stop = True
             self._cond.notify_all()
 
     @property
@@ -105,8 +104,7 @@ class CaptureWorker(QObject):
         self.playing_changed.emit(not paused)
 
     # -- the loop (capture thread) --------------------------------------------------------------------
-    @Slot()
-    def run(self) -> None:
+    def work(self) -> None:
         source: FrameSource | None = None
         try:
             source = self._factory()
@@ -114,18 +112,17 @@ class CaptureWorker(QObject):
             self.opened.emit(SourceInfo(source.name, source.is_file, source.fps, source.frame_count))
             self.playing_changed.emit(not self._paused)
             self._loop(source)
-        except RetinaLabError as exc:
-            self.errored.emit(str(exc))
-        except Exception as exc:  # a driver or codec bug must not take the app down
+        except RetinaLabError:
+            raise  # its message is the line shown
+        except Exception as exc:  # a driver or codec bug: said in one line, never takes the app down
             logger.exception("capture failed")
-            self.errored.emit(f"capture failed: {exc}")
+            raise RetinaLabError(f"capture failed: {exc}") from exc
         finally:
             if source is not None:
                 try:
                     source.close()
                 except Exception:
                     logger.debug("closing the source failed", exc_info=True)
-            self.finished.emit()
 
     def _loop(self, source: FrameSource) -> None:
         period = 1.0 / source.fps if source.is_file and source.fps > 0 else 0.0
@@ -133,7 +130,7 @@ class CaptureWorker(QObject):
         while True:
             with self._cond:
                 while True:
-                    if self._stop:
+                    if self.should_stop():
                         return
                     if self._seek_to is not None:
                         break
@@ -166,29 +163,3 @@ class CaptureWorker(QObject):
                 # far behind (a slow decode, a suspended laptop): restart the clock rather than race
                 if time.perf_counter() - next_due > 0.5:
                     next_due = time.perf_counter()
-
-
-class CaptureThread(QObject):
-    """Owns one CaptureWorker and its QThread; ``stop()`` asks the worker to finish and waits."""
-
-    def __init__(self, source_factory: SourceFactory, *, start_paused: bool = False,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.worker = CaptureWorker(source_factory, start_paused=start_paused)
-        self.thread = QThread()
-        self.thread.setObjectName("capture")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        # direct: quit from the capture thread itself, so stopping never waits on the GUI event loop
-        self.worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self, timeout_ms: int = 5000) -> bool:
-        """Stop the loop and wait for the thread; True when it ended within ``timeout_ms``."""
-        self.worker.stop()
-        if not self.thread.isRunning():
-            return True
-        self.thread.quit()
-        return self.thread.wait(timeout_ms)

@@ -4,7 +4,8 @@
 its results into the window's project views: a grabbed frame is listed and opened in the labeling
 view (with the classes its predictions added), frames added from a video are listed. It reads the
 window's parts by their public names (``projects.project``, ``file_list``, ``document``,
-``navigator``, ``models.worker``) so the window itself needs only this call and one line on close.
+``navigator``, ``models.worker``, ``pool``) so the window itself needs only this call; the window's
+pool awaits the camera's workers when it closes.
 """
 
 from __future__ import annotations
@@ -54,11 +55,11 @@ class MainWindowBridge(QObject):
 
 
 def attach_to_main_window(window: Any, menu: QMenu | None = None) -> tuple[CameraDock, CameraActions]:
-    """Install the camera dock and menu (into ``menu`` when given) in RetinaLab's MainWindow; call
-    ``dock.panel.shutdown()`` on close."""
+    """Install the camera dock and menu (into ``menu`` when given) in RetinaLab's MainWindow, its
+    workers started through the window's pool."""
     bridge = MainWindowBridge(window)
     dock, actions = install_camera(window, project_provider=bridge.project, detector_provider=bridge.detector,
-                                   open_image=bridge.open_grabbed, menu=menu)
+                                   open_image=bridge.open_grabbed, menu=menu, pool=window.pool)
     dock.panel.frames_added.connect(bridge.list_added)
     dock.panel.view.set_colour_for(bridge.colour)  # the same colours as the canvas and the class list
     return dock, actions

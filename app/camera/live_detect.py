@@ -1,6 +1,7 @@
 """Live detection: run the detector on the newest camera frame, dropping stale ones.
 
-``LiveDetectWorker`` runs on its own QThread with a one-slot mailbox: ``submit(frame)`` (called from the
+``LiveDetectWorker`` is a :class:`~app.workers.base.Worker` started with ``WorkerPool.start``; it runs
+until ``abort`` with a one-slot mailbox: ``submit(frame)`` (called from the
 capture thread for every frame) replaces whatever frame is still waiting, so the detector always works
 on the most recent frame and display never waits for it. Results come back as ``LiveDetections`` via
 ``detections_ready``. The detector comes from ``detector_provider``, called on the worker thread before
@@ -16,8 +17,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 
+from app.workers.base import Worker
 from engine.errors import RetinaLabError
 from engine.types import Detection
 from engine.video import Frame
@@ -42,20 +44,17 @@ class LiveDetections:
     frame: Frame | None = None  # the frame detected on (Camera › Collect uncertain frames saves it)
 
 
-class LiveDetectWorker(QObject):
+class LiveDetectWorker(Worker):
     """Detects on the newest submitted frame, one at a time; see the module docstring."""
 
     detections_ready = Signal(object)  # LiveDetections
     detector_missing = Signal()  # the provider had no model (emitted once until one appears)
-    errored = Signal(str)
-    finished = Signal()
 
     def __init__(self, detector_provider: DetectorProvider, *, score_thresh: float = 0.3) -> None:
-        super().__init__()
+        super().__init__("live-detect")
         self._provider = detector_provider
         self._cond = threading.Condition()
         self._pending: Frame | None = None
-        self._stop = False
         self.score_thresh = float(score_thresh)
         self.frames_submitted = 0
         self.frames_detected = 0
@@ -70,45 +69,42 @@ class LiveDetectWorker(QObject):
     def set_score_thresh(self, thresh: float) -> None:
         self.score_thresh = float(thresh)
 
-    def stop(self) -> None:
+    def abort(self) -> None:
+        """End the loop after the frame in the detector; safe from any thread."""
+        super().abort()
         with self._cond:
-            self._stop = True
             self._cond.notify_all()
 
-    @Slot()
-    def run(self) -> None:
+    def work(self) -> None:
         last_error: str | None = None
         missing_told = False
-        try:
-            while True:
-                with self._cond:
-                    while self._pending is None and not self._stop:
-                        self._cond.wait()
-                    if self._stop:
-                        return
-                    frame, self._pending = self._pending, None
-                try:
-                    result = self._detect(frame)
-                except RetinaLabError as exc:
-                    message = str(exc)
-                except Exception as exc:  # keep the live view going; say once what is wrong
-                    logger.exception("live detection failed")
-                    message = f"live detection failed: {exc}"
-                else:
-                    last_error = None
-                    if result is not None:
-                        missing_told = False
-                        self.frames_detected += 1
-                        self.detections_ready.emit(result)
-                    elif not missing_told:
-                        missing_told = True
-                        self.detector_missing.emit()
-                    continue
-                if message != last_error:
-                    self.errored.emit(message)
-                    last_error = message
-        finally:
-            self.finished.emit()
+        while True:
+            with self._cond:
+                while self._pending is None and not self.should_stop():
+                    self._cond.wait()
+                if self.should_stop():
+                    return
+                frame, self._pending = self._pending, None
+            try:
+                result = self._detect(frame)
+            except RetinaLabError as exc:
+                message = str(exc)
+            except Exception as exc:  # keep the live view going; say once what is wrong
+                logger.exception("live detection failed")
+                message = f"live detection failed: {exc}"
+            else:
+                last_error = None
+                if result is not None:
+                    missing_told = False
+                    self.frames_detected += 1
+                    self.detections_ready.emit(result)
+                elif not missing_told:
+                    missing_told = True
+                    self.detector_missing.emit()
+                continue
+            if message != last_error:
+                self.errored.emit(message)
+                last_error = message
 
     def _detect(self, frame: Frame) -> LiveDetections | None:
         detector = self._provider()
@@ -118,28 +114,3 @@ class LiveDetectWorker(QObject):
         detections = detector.predict([frame.pixels], score_thresh=self.score_thresh, batch_size=1)[0]
         done = time.perf_counter()
         return LiveDetections(frame.index, frame.captured_at, tuple(detections), done - start, done, frame)
-
-
-class LiveDetectThread(QObject):
-    """Owns one LiveDetectWorker and its QThread; ``stop()`` ends the loop and waits."""
-
-    def __init__(self, detector_provider: DetectorProvider, *, score_thresh: float = 0.3,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.worker = LiveDetectWorker(detector_provider, score_thresh=score_thresh)
-        self.thread = QThread()
-        self.thread.setObjectName("live-detect")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self, timeout_ms: int = 30000) -> bool:
-        """Ask the loop to end (after the frame in the detector) and wait for the thread."""
-        self.worker.stop()
-        if not self.thread.isRunning():
-            return True
-        self.thread.quit()
-        return self.thread.wait(timeout_ms)

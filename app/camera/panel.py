@@ -1,12 +1,13 @@
 """CameraPanel: the live camera / video view with its controls, self-contained.
 
-It owns the capture thread, the live-detection thread and the one-shot jobs that put frames into the
-project, and talks to the rest of the app only through two callables given at construction
-(``project_provider() -> Project | None``, ``detector_provider() -> Detector | None``, the latter called
-on the detection thread) and its signals: ``frame_grabbed(image_id, path)`` asks the app to open a grabbed
-frame for labeling, ``frames_added`` (also for each frame Collect uncertain frames saved: ``collect``),
-``error_reported(message)``. Every failure (a camera that will not
-open or is unplugged, a bad file, a read-only project) is shown in the panel and emitted, never raised.
+It starts the capture worker, the live-detection worker and the one-shot jobs that put frames into the
+project through a ``WorkerPool`` (the window's, which awaits them all when it closes), and talks to the
+rest of the app only through two callables given at construction (``project_provider() -> Project |
+None``, ``detector_provider() -> Detector | None``, the latter called on the detection thread) and its
+signals: ``frame_grabbed(image_id, path)`` asks the app to open a grabbed frame for labeling,
+``frames_added`` (also for each frame Collect uncertain frames saved: ``collect``),
+``error_reported(message)``. Every failure (a camera that will not open or is unplugged, a bad file, a
+read-only project) is shown in the panel and emitted, never raised.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from app.camera.controls import build_controls
-from app.camera.capture_worker import CaptureThread, SourceFactory, SourceInfo
+from app.camera.capture_worker import CaptureWorker, SourceFactory, SourceInfo
 from app.camera.collect import UncertainFrameCollector
 from app.camera.grab import AddedFrames, GrabbedFrame, add_every_nth, grab_into_project
-from app.camera.live_detect import DetectorProvider, LiveDetections, LiveDetectThread
+from app.camera.live_detect import DetectorProvider, LiveDetections, LiveDetectWorker
 from app.camera.view import CameraView, clock_text
 from app.workers.base import FunctionWorker, WorkerPool
 from engine.video import CaptureSource, Frame
@@ -43,19 +44,18 @@ class CameraPanel(QWidget):
     source_closed = Signal()
 
     def __init__(self, project_provider: ProjectProvider, detector_provider: DetectorProvider,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, pool: WorkerPool | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("cameraPanel")
         self._project_provider = project_provider
         self._detector_provider = detector_provider
-        self._capture: CaptureThread | None = None
-        self._live: LiveDetectThread | None = None
-        self._retiring: set[LiveDetectThread] = set()  # stopped, finishing their last frame
+        self._capture: CaptureWorker | None = None
+        self._live: LiveDetectWorker | None = None
         self._info: SourceInfo | None = None
         self._video_path: Path | None = None
         self._playing = False
-        self._running = False  # the capture thread is reading (False after an error or close)
-        self._pool = WorkerPool(self)
+        self._running = False  # the capture worker is reading (False after an error or close)
+        self._pool = pool or WorkerPool(self)
         self._build()
         self._update_controls()
 
@@ -96,19 +96,18 @@ class CameraPanel(QWidget):
         self.view.clear(f"Opening {name}…" if name else "Opening…")
         self.view.reset_stats()
         self._set_status("")
-        capture = CaptureThread(factory, start_paused=start_paused, parent=self)
-        worker = capture.worker
-        worker.opened.connect(self._on_capture_opened)
-        worker.frame_captured.connect(self._on_capture_frame)
-        worker.playing_changed.connect(self._on_capture_playing_changed)
-        worker.end_reached.connect(self._on_capture_end_reached)
-        worker.errored.connect(self._on_capture_errored)
-        worker.finished.connect(self._on_capture_finished)
+        capture = CaptureWorker(factory, start_paused=start_paused)
+        capture.opened.connect(self._on_capture_opened)
+        capture.frame_captured.connect(self._on_capture_frame)
+        capture.playing_changed.connect(self._on_capture_playing_changed)
+        capture.end_reached.connect(self._on_capture_end_reached)
+        capture.errored.connect(self._on_capture_errored)
+        capture.finished.connect(self._on_capture_finished)
         self._capture = capture
         self._running = True
         if self.controls.detect_check.isChecked():
             self._start_live_detection()
-        capture.start()
+        self._pool.start(capture)
         self.view.setFocus()
         self._update_controls()
 
@@ -117,8 +116,7 @@ class CameraPanel(QWidget):
         self._stop_live_detection()
         if self._capture is not None:
             capture, self._capture = self._capture, None
-            capture.stop()
-            capture.deleteLater()
+            self._pool.await_worker(capture, 5000)
             self.view.clear()
             self.source_closed.emit()
         self._info, self._video_path = None, None  # and Add Frames stops adding from the closed video
@@ -127,10 +125,8 @@ class CameraPanel(QWidget):
         self._update_controls()
 
     def shutdown(self) -> None:
-        """Stop every thread this panel started and wait for them (call before the app quits)."""
+        """Stop every worker of the panel's pool and wait for them (application exit)."""
         self.close_source()
-        for live in list(self._retiring):
-            live.stop()
         self._pool.await_workers()
 
     # -- transport -------------------------------------------------------------------------------------
@@ -146,25 +142,29 @@ class CameraPanel(QWidget):
     def is_playing(self) -> bool:
         return self._playing
 
+    def _reading(self) -> CaptureWorker | None:
+        """The capture worker while its loop runs (None once it ended: an error, a lost camera)."""
+        return self._capture if self._running else None
+
     def play(self) -> None:
-        if self._capture is not None:
-            self._capture.worker.resume()
+        if (capture := self._reading()) is not None:
+            capture.resume()
 
     def pause(self) -> None:
-        if self._capture is not None:
-            self._capture.worker.pause()
+        if (capture := self._reading()) is not None:
+            capture.pause()
 
     @Slot()
     def toggle_playing(self) -> None:
-        if self._capture is not None:
-            if self._capture.worker.is_paused:
+        if (capture := self._reading()) is not None:
+            if capture.is_paused:
                 self.play()
             else:
                 self.pause()
 
     def seek(self, index: int) -> None:
-        if self._capture is not None and self._info is not None and self._info.is_file:
-            self._capture.worker.seek(index)
+        if (capture := self._reading()) is not None and self._info is not None and self._info.is_file:
+            capture.seek(index)
 
     # -- detection -------------------------------------------------------------------------------------
     @Slot(bool)
@@ -181,44 +181,33 @@ class CameraPanel(QWidget):
     def _start_live_detection(self) -> None:
         if self._live is not None or self._capture is None:
             return
-        live = LiveDetectThread(self._detector_provider, score_thresh=self.controls.score_spin.value(), parent=self)
-        live.worker.detections_ready.connect(self._on_live_detections)
-        live.worker.errored.connect(self._on_live_errored)
-        live.worker.detector_missing.connect(self._on_live_detector_missing)
+        live = LiveDetectWorker(self._detector_provider, score_thresh=self.controls.score_spin.value())
+        live.detections_ready.connect(self._on_live_detections)
+        live.errored.connect(self._on_live_errored)
+        live.detector_missing.connect(self._on_live_detector_missing)
         self._live = live
-        live.start()
-        self._capture.worker.set_frame_sink(live.worker.submit)
+        self._pool.start(live)
+        self._capture.set_frame_sink(live.submit)
         frame = self.view.current_frame()
         if frame is not None:  # a paused source still gets boxes for the frame on screen
-            live.worker.submit(frame)
+            live.submit(frame)
 
     def _stop_live_detection(self) -> None:
         if self._capture is not None:
-            self._capture.worker.set_frame_sink(None)
+            self._capture.set_frame_sink(None)
         if self._live is not None:
-            # no waiting on the GUI thread for a slow model's current frame: it ends on its own
+            # no waiting on the GUI thread for a slow model's current frame: it ends on its own and
+            # the pool deletes it then (and awaits it when the window closes)
             live, self._live = self._live, None
-            live.worker.stop()
-            self._retiring.add(live)
-            live.thread.finished.connect(self._on_retired_live_finished)
-            if not live.thread.isRunning():
-                self._on_retired_live_finished(live)
-
-    @Slot()
-    def _on_retired_live_finished(self, live: LiveDetectThread | None = None) -> None:
-        thread = self.sender() if live is None else live.thread
-        for retired in [r for r in self._retiring if r.thread is thread]:
-            self._retiring.discard(retired)
-            retired.stop()  # returns at once: the thread has ended
-            retired.deleteLater()
+            live.abort()
 
     @Slot(float)
     def _on_score_changed(self, value: float) -> None:
         if self._live is not None:
-            self._live.worker.set_score_thresh(value)
+            self._live.set_score_thresh(value)
             frame = self.view.current_frame()
             if frame is not None and not self._playing:
-                self._live.worker.submit(frame)
+                self._live.submit(frame)
 
     # -- grabbing into the project ---------------------------------------------------------------------
     @Slot()
@@ -294,7 +283,7 @@ class CameraPanel(QWidget):
 
     # -- capture signals -------------------------------------------------------------------------------
     def _from_current_capture(self) -> bool:
-        return self._capture is not None and self.sender() is self._capture.worker
+        return self._capture is not None and self.sender() is self._capture
 
     @Slot(object)
     def _on_capture_opened(self, info: SourceInfo) -> None:
@@ -354,7 +343,7 @@ class CameraPanel(QWidget):
 
     @Slot(object)
     def _on_live_detections(self, result: LiveDetections) -> None:
-        if self._live is not None and self.sender() is self._live.worker:
+        if self._live is not None and self.sender() is self._live:
             self.view.show_detections(result)
             self.collector.consider(result, self._info)
 
@@ -365,12 +354,12 @@ class CameraPanel(QWidget):
 
     @Slot(str)
     def _on_live_errored(self, message: str) -> None:
-        if self._live is not None and self.sender() is self._live.worker:
+        if self._live is not None and self.sender() is self._live:
             self._report(f"Live detection: {message}")
 
     @Slot()
     def _on_live_detector_missing(self) -> None:
-        if self._live is not None and self.sender() is self._live.worker:
+        if self._live is not None and self.sender() is self._live:
             self._set_status("No model loaded: load one (Model menu) to see live detections.")
 
     @Slot(int)

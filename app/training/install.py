@@ -4,7 +4,7 @@
 docks, hidden until asked for), a "Train…" entry (Ctrl+T) in the Model menu, the hot swap (a model
 chosen in the panel is loaded by the app's model worker, off the GUI thread, and the current image is
 re-detected once it is ready) and the close guard: closing the window while training asks whether to
-stop; yes cancels, the window stays open until the current batch has ended and the worker is done,
+stop; yes aborts the run, the window stays open until the current batch has ended and the worker is done,
 then closes itself. The GUI thread never blocks on the training thread.
 """
 
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 from app.lazy_docks import TRAIN_ACTION_NAME, make_train_action
 from app.training.panel import TrainingPanel
 from app.training.train_worker import FitFn
+from app.workers.base import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class TrainingIntegration(QObject):
             if not self.closing:
                 if self.confirm_stop(self.window):
                     self.closing = True
-                    self.panel.request_stop()
+                    self.panel.abort()
                     self.panel.message.setText("Stopping training after this batch, then quitting…")
             return True
         return False
@@ -147,22 +148,24 @@ class TrainingIntegration(QObject):
 
 
 def install_training_panel(
-    window: QMainWindow, document: Any = None, model_controller: Any = None, *, fit_fn: FitFn | None = None
+    window: QMainWindow, document: Any = None, model_controller: Any = None, *, pool: WorkerPool | None = None,
+    fit_fn: FitFn | None = None,
 ) -> TrainingPanel:
     """Add the Train dock and its menu entry to ``window``; returns the panel (the existing one if
     already installed).
 
     ``document`` is the app's ``Document`` (its project is what gets trained on); ``model_controller``
     the shell's ``ModelController`` (``load_checkpoint``, ``detect_current``, ``model_ready``,
-    ``requested_spec``). ``fit_fn`` replaces ``engine.train.fit`` (tests). The integration object is
-    kept as ``panel.integration``.
+    ``requested_spec``), ``pool`` the window's ``WorkerPool`` (it awaits the run when the window
+    closes; without one the panel keeps its own). ``fit_fn`` replaces ``engine.train.fit`` (tests).
+    The integration object is kept as ``panel.integration``.
     """
     existing = window.findChild(TrainingPanel, "training_panel")
     if existing is not None:
         if fit_fn is not None:
             existing.fit_fn = fit_fn
         return existing
-    panel = TrainingPanel(document, window, fit_fn=fit_fn)
+    panel = TrainingPanel(document, window, fit_fn=fit_fn, pool=pool)
     panel.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
     boxes = window.findChild(QDockWidget, "box_list_dock")

@@ -1,10 +1,10 @@
 """The Train dock: pick data and settings, start a fine-tune, watch it, use the result.
 
 ``TrainingPanel`` composes the options form, the progress view (charts, log) and the model history,
-and runs one :class:`TrainWorker` at a time on its own thread. Start takes a snapshot of the project on
+and runs one :class:`TrainWorker` at a time through the window's ``WorkerPool``. Start takes a snapshot of the project on
 the GUI thread (one SQLite read) and checks it; too little data is refused with one sentence before
 any thread starts. Everything the worker reports arrives through queued signals, so the GUI thread
-never waits on training. Cancel stops after the current batch and keeps ``last.pt``; Resume continues
+never waits on training. Cancel (``abort``) stops after the current batch and keeps ``last.pt``; Resume continues
 that run. Fine-tuning starts from the model on screen (a checkpoint, the demo model, or torchvision's
 COCO detector), and "before" is that model's AP on the same validation images as "after"; when the new
 model scores lower the panel says so, and "Use this model" asks first (``app.training.verdict``). A
@@ -36,7 +36,8 @@ from app.training.model_history import ModelHistoryWidget, fmt_metric, history_m
 from app.training.options import TrainOptionsForm
 from app.training.progress_view import ProgressView
 from app.training.verdict import ask_use_worse_model, worse_than_before
-from app.training.train_worker import FitFn, TrainJob, TrainOutcome, TrainThread, TrainWorker
+from app.training.train_worker import FitFn, TrainJob, TrainOutcome, TrainWorker
+from app.workers.base import WorkerPool
 from engine.train_data_check import check_training_data, split_train_val
 from engine.types import TrainEvent
 
@@ -55,13 +56,14 @@ class TrainingPanel(QDockWidget):
     event_received = Signal(object)  # every TrainEvent of the running job, on the GUI thread
     model_chosen = Signal(str)  # checkpoint path to hot-swap in
 
-    def __init__(self, document: Any = None, parent: QWidget | None = None, *, fit_fn: FitFn | None = None):
+    def __init__(self, document: Any = None, parent: QWidget | None = None, *, fit_fn: FitFn | None = None,
+                 pool: WorkerPool | None = None):
         super().__init__("Train", parent)
         self.setObjectName("training_panel")
         self._document = document
         self._project: Any = None
         self.fit_fn = fit_fn  # None: engine.train.fit (tests put a stand-in here)
-        self._thread: TrainThread | None = None
+        self._pool = pool or WorkerPool(self)  # the window's: it awaits the run when the window closes
         self._worker: TrainWorker | None = None
         self._last_job: TrainJob | None = None
         self._outcome: TrainOutcome | None = None
@@ -125,7 +127,7 @@ class TrainingPanel(QDockWidget):
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancel_button")
-        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.clicked.connect(self.abort)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setObjectName("resume_button")
         self.resume_button.clicked.connect(self.resume)
@@ -170,7 +172,7 @@ class TrainingPanel(QDockWidget):
 
     @property
     def is_training(self) -> bool:
-        return self._thread is not None
+        return self._worker is not None
 
     @property
     def outcome(self) -> TrainOutcome | None:
@@ -280,10 +282,10 @@ class TrainingPanel(QDockWidget):
         return True
 
     @Slot()
-    def cancel(self) -> None:
+    def abort(self) -> None:
         """Stop after the current batch; the run keeps its last checkpoint."""
         if self._worker is not None:
-            self._worker.cancel()
+            self._worker.abort()
             self.progress_view.status.setText("Stopping after this batch…")
             self.cancel_button.setEnabled(False)
 
@@ -301,15 +303,13 @@ class TrainingPanel(QDockWidget):
         self.message.setText("Training… you can keep labelling; training reads a snapshot.")
         self.result.clear()
         worker = TrainWorker(job, fit_fn=self.fit_fn)
-        thread = TrainThread(worker)
         # Queued: the worker lives on the training thread, these slots run on the GUI thread.
         worker.event_received.connect(self._on_worker_event)
         worker.log_written.connect(self._on_worker_log)
         worker.done.connect(self._on_worker_done)
-        thread.finished.connect(self._on_thread_finished)
-        self._worker, self._thread = worker, thread
+        self._worker = worker
         self.tabs.setCurrentWidget(self._progress_tab)
-        thread.start()
+        self._pool.start(worker).finished.connect(self._on_thread_finished)
         self._update_buttons()
         self.training_started.emit()
 
@@ -364,12 +364,7 @@ class TrainingPanel(QDockWidget):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        thread = self._thread
-        self._thread, self._worker = None, None
-        if thread is not None:
-            thread.wait()  # already finished: returns at once
-            thread.worker.deleteLater()
-            thread.deleteLater()
+        self._worker = None  # the thread has ended; the pool deletes it and the worker
         self._update_buttons()
         if self._outcome is not None:
             self.training_finished.emit(self._outcome)
@@ -415,15 +410,10 @@ class TrainingPanel(QDockWidget):
         self.refresh()
 
     # -- closing ---------------------------------------------------------------------------------
-    def request_stop(self) -> None:
-        """Closing the app: stop after this batch (the panel reports when the thread ended)."""
-        self.cancel()
-
     def shutdown(self, timeout_ms: int = 60_000) -> bool:
-        """Window teardown: stop after this batch and block until the thread ended (True if it did).
+        """Application exit: stop after this batch and block until the run ended (True if it did).
 
-        The close guard of ``install`` avoids this path for a user's close (it never blocks); this is
-        for ``MainWindow.shutdown`` and application exit."""
-        self.request_stop()
-        thread = self._thread
-        return thread is None or thread.wait(timeout_ms)
+        The close guard of ``install`` avoids this path for a user's close (it never blocks); in the
+        main window the pool awaits the run when the window closes."""
+        worker = self._worker
+        return worker is None or self._pool.await_worker(worker, timeout_ms)

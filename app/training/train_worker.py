@@ -1,33 +1,43 @@
-"""Runs ``engine.train.fit`` on its own QThread and reports through queued signals.
+"""Runs ``engine.train.fit`` as a :class:`~app.workers.base.Worker` and reports through queued signals.
 
 The worker is the only place the Train panel touches torch: ``torch`` and ``engine.train`` are imported
-inside :meth:`TrainWorker.run`, on the worker's thread, so opening the window never pays for them.
-``fit``'s ``on_event`` callback only emits; cancel sets a ``threading.Event`` that ``should_stop``
-reads every batch, so a cancel takes effect within one batch and nothing ever waits on the GUI thread.
-``done`` is emitted exactly once per run with a :class:`TrainOutcome`, whatever happened (finished,
-cancelled, failed), and failures carry one line a user can act on (NaN loss, out of memory, no GPU).
+inside :meth:`TrainWorker.work`, on the worker's thread, so opening the window never pays for them.
+``fit``'s ``on_event`` callback only emits; ``abort`` sets the event that ``should_stop`` reads every
+batch, so a stop takes effect within one batch and nothing ever waits on the GUI thread. Start it with
+``WorkerPool.start``. ``done`` is emitted exactly once per run with a :class:`TrainOutcome`, whatever
+happened (finished, aborted, failed), and failures carry one line a user can act on (NaN loss, out of
+memory, no GPU).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 
+from app.workers.base import Worker
 from engine.errors import RetinaLabError
 from engine.types import Annotations, TrainConfig, TrainEvent
 
+if TYPE_CHECKING:
+    from engine.train import TrainResult, TrainStatus
+
 log = logging.getLogger(__name__)
 
-OutcomeStatus = Literal["finished", "cancelled", "failed"]
 FitFn = Callable[..., Any]  # engine.train.fit's signature
+
+_DEFAULT_MESSAGES = {
+    "finished": "Training finished.",
+    "cancelled": "Training cancelled; the last checkpoint was kept.",
+    "failed": "Training failed.",
+}
 
 
 def default_num_threads() -> int:
@@ -54,16 +64,33 @@ class TrainJob:
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    """How a run ended. Checkpoint paths are None when that file was never written."""
+    """How a run ended: ``fit``'s own result, plus what the panel adds (the starting model's metrics,
+    the wall time). A run that failed before or inside ``fit`` carries a ``failed`` result built by the
+    worker; checkpoint paths are None when that file was never written."""
 
-    status: OutcomeStatus
-    message: str
-    out_dir: str
-    best_checkpoint: str | None = None
-    last_checkpoint: str | None = None
+    result: TrainResult
     metrics_before: Mapping[str, Any] = field(default_factory=dict)
-    metrics_after: Mapping[str, Any] = field(default_factory=dict)
     duration_s: float = 0.0
+
+    @property
+    def status(self) -> TrainStatus:
+        return self.result.status
+
+    @property
+    def message(self) -> str:
+        return self.result.message
+
+    @property
+    def best_checkpoint(self) -> str | None:
+        return self.result.best_path
+
+    @property
+    def last_checkpoint(self) -> str | None:
+        return self.result.last_path
+
+    @property
+    def metrics_after(self) -> Mapping[str, Any]:
+        return self.result.metrics
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -84,61 +111,44 @@ def _existing(path: Path) -> str | None:
     return str(path) if path.is_file() else None
 
 
-class TrainWorker(QObject):
-    """Move to a QThread (see :class:`TrainThread`) and call :meth:`run` once."""
+class TrainWorker(Worker):
+    """One training run; start it with ``WorkerPool.start``, stop it with ``abort``."""
 
     event_received = Signal(object)  # TrainEvent, one per fit event
     log_written = Signal(str)  # a line for the panel's log
-    done = Signal(object)  # TrainOutcome, exactly once
+    done = Signal(object)  # TrainOutcome, exactly once (also when aborted, unlike ``returned``)
 
     def __init__(self, job: TrainJob, *, fit_fn: FitFn | None = None) -> None:
-        super().__init__()
+        super().__init__("TrainWorker")
         self.job = job
         self._fit_fn = fit_fn
-        self._stop = threading.Event()
-
-    # -- called from the GUI thread ---------------------------------------------------------------
-    def cancel(self) -> None:
-        """Ask training to stop after the current batch; safe from any thread."""
-        self._stop.set()
-
-    def should_stop(self) -> bool:
-        return self._stop.is_set()
 
     # -- runs on the worker thread ---------------------------------------------------------------
     def _on_event(self, event: TrainEvent) -> None:
         self.event_received.emit(event)  # only emit: the GUI does the work
 
-    @Slot()
-    def run(self) -> None:
+    def work(self) -> TrainOutcome:
         started = time.perf_counter()
         config = self.job.config
-        out_dir = Path(config.out)
         before: Mapping[str, Any] = {}
         try:
             self.log_written.emit(f"Preparing: {config.arch}, {config.epochs} epochs, device {config.device}")
             fit = self._prepare()
-            if self.job.evaluate_start and not self._stop.is_set():
+            if self.job.evaluate_start and not self.should_stop():
                 before = self._evaluate_current(config.device)
                 self.log_written.emit(f"Starting model: validation AP {before.get('AP', 0.0):.3f}")
-            result = fit(config, on_event=self._on_event, should_stop=self.should_stop)
-            outcome = self._outcome_from_result(result, before, started)
+            result = self._complete(fit(config, on_event=self._on_event, should_stop=self.should_stop))
         except BaseException as exc:  # a failed run must end the thread cleanly, never take the app down
             if not isinstance(exc, (RetinaLabError, MemoryError)):
                 log.exception("training failed")
-            outcome = TrainOutcome(
-                status="failed",
-                message=describe_failure(exc),
-                out_dir=str(out_dir),
-                best_checkpoint=_existing(out_dir / "best.pt"),
-                last_checkpoint=_existing(out_dir / "last.pt"),
-                metrics_before=before,
-                duration_s=time.perf_counter() - started,
-            )
+            outcome = TrainOutcome(self._failed(describe_failure(exc)), before, time.perf_counter() - started)
+            self.done.emit(outcome)
             if not isinstance(exc, Exception):
-                self.done.emit(outcome)
                 raise
+            return outcome
+        outcome = TrainOutcome(result, before, time.perf_counter() - started)
         self.done.emit(outcome)
+        return outcome
 
     def _prepare(self) -> FitFn:
         """Imports torch here (worker thread), applies the thread cap, checks the device."""
@@ -174,40 +184,24 @@ class TrainWorker(QObject):
             detector = Detector.from_pretrained(coco_arch, device=device)
         return dict(evaluate(detector, self.job.val))
 
-    def _outcome_from_result(self, result: Any, before: Mapping[str, Any], started: float) -> TrainOutcome:
+    def _complete(self, result: TrainResult | None) -> TrainResult:
+        """``fit``'s result with the checkpoints found on disk and a message filled in (a stand-in
+        ``fit`` that returns None counts as finished)."""
+        from engine.train import TrainResult
+
         out_dir = Path(self.job.config.out)
-        status = str(getattr(result, "status", "finished"))
-        message = str(getattr(result, "message", "") or "")
-        best = getattr(result, "best_path", None) or _existing(out_dir / "best.pt")
-        last = getattr(result, "last_path", None) or _existing(out_dir / "last.pt")
-        metrics = dict(getattr(result, "metrics", {}) or {})
-        if status not in ("finished", "cancelled", "failed"):
-            status = "failed"
-        if not message:
-            message = {
-                "finished": "Training finished.",
-                "cancelled": "Training cancelled; the last checkpoint was kept.",
-                "failed": "Training failed.",
-            }[status]
-        return TrainOutcome(
-            status=status,  # type: ignore[arg-type]
-            message=message,
-            out_dir=str(out_dir),
-            best_checkpoint=str(best) if best else None,
-            last_checkpoint=str(last) if last else None,
-            metrics_before=before,
-            metrics_after=metrics,
-            duration_s=time.perf_counter() - started,
+        if result is None:
+            result = TrainResult(status="finished", out_dir=str(out_dir))
+        status = result.status if result.status in _DEFAULT_MESSAGES else "failed"
+        return dataclasses.replace(
+            result,
+            status=status,
+            message=result.message or _DEFAULT_MESSAGES[status],
+            best_path=str(result.best_path) if result.best_path else _existing(out_dir / "best.pt"),
+            last_path=str(result.last_path) if result.last_path else _existing(out_dir / "last.pt"),
         )
 
+    def _failed(self, message: str) -> TrainResult:
+        from engine.train import TrainResult
 
-class TrainThread(QThread):
-    """The QThread a :class:`TrainWorker` runs on; it quits by itself when the worker is done."""
-
-    def __init__(self, worker: TrainWorker, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("TrainWorker")
-        self.worker = worker
-        worker.moveToThread(self)
-        self.started.connect(worker.run)
-        worker.done.connect(self.quit, Qt.ConnectionType.DirectConnection)  # quits even if the GUI is busy
+        return self._complete(TrainResult(status="failed", out_dir=self.job.config.out, message=message))

@@ -4,8 +4,10 @@ A ``Worker`` is a QObject moved to its own QThread. Its ``run`` slot wraps ``wor
 ``errored`` with a one-line message when the work raises (the window always shows it), skips
 ``returned`` when the worker was aborted, and always emits ``finished``. Cancelling sets a
 ``threading.Event`` that the work reads through ``should_stop()`` (engine callbacks receive that
-method); nothing ever calls ``QThread.terminate()``. ``WorkerPool`` starts one-shot workers, keeps
-them alive until their thread ends, and ``await_workers()`` asks all of them to stop, then waits.
+method); nothing ever calls ``QThread.terminate()``. ``WorkerPool`` starts one-shot workers (the
+jobs, and the loops that run until aborted: training, camera capture, live detection), keeps them alive
+until their thread ends, and ``await_worker`` / ``await_workers()`` ask one or all of them to stop, then
+wait.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.errors import RetinaLabError
 
@@ -108,7 +110,8 @@ class WorkerPool(QObject):
         """Move ``worker`` to a new thread and call its ``run``; the thread ends when it finishes."""
         thread = self._thread_for(worker)
         thread.started.connect(worker.run)
-        worker.finished.connect(thread.quit)
+        # direct: the thread quits from itself, so it ends even while the GUI thread is busy or waiting
+        worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.start()
         return thread
 
@@ -138,12 +141,20 @@ class WorkerPool(QObject):
         if isinstance(thread, QThread):
             thread.deleteLater()
 
+    def await_worker(self, worker: QObject, timeout_ms: int = 30_000) -> bool:
+        """Ask ``worker`` to stop, end its thread's event loop, then wait. True if it ended (or had)."""
+        _abort(worker)
+        for thread in [t for t, w in self._running.items() if w is worker]:
+            thread.quit()
+            if not thread.wait(timeout_ms):
+                log.warning("worker thread %s did not stop within %d ms", thread.objectName(), timeout_ms)
+                return False
+        return True
+
     def await_workers(self, timeout_ms: int = 30_000) -> bool:
         """Ask every worker to stop, end their threads' event loops, then wait. True if all ended."""
         for worker in list(self._running.values()):
-            abort = getattr(worker, "abort", None)
-            if callable(abort):
-                abort()
+            _abort(worker)
         all_done = True
         for thread in list(self._running):
             thread.quit()
@@ -152,3 +163,9 @@ class WorkerPool(QObject):
                 log.warning("worker thread %s did not stop within %d ms", thread.objectName(), timeout_ms)
                 all_done = False
         return all_done
+
+
+def _abort(worker: QObject) -> None:
+    abort = getattr(worker, "abort", None)  # services (the image loader, the model worker) may have none
+    if callable(abort):
+        abort()

@@ -1,4 +1,4 @@
-"""CaptureWorker on its QThread: every frame of a file arrives, paced, in order; control calls act."""
+"""CaptureWorker through a WorkerPool: every frame of a file arrives, paced, in order; control calls act."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import time
 import pytest
 from PySide6.QtGui import QImage
 
-from app.camera.capture_worker import CaptureThread
+from app.camera.capture_worker import CaptureWorker
+from app.workers.base import WorkerPool
 from engine.video import CaptureSource
 from tests.app.qt_threads import wait_signal_from_thread
 
@@ -29,15 +30,15 @@ class Recorder:
 
 def test_file_source_delivers_all_frames_at_its_fps(qtbot, make_clip) -> None:
     clip = make_clip("clip.mp4", num_frames=24, fps=40.0)
-    capture = CaptureThread(lambda: CaptureSource(clip))
+    pool, capture = WorkerPool(), CaptureWorker(lambda: CaptureSource(clip))
     rec = Recorder()
-    capture.worker.frame_captured.connect(rec.on_frame)
+    capture.frame_captured.connect(rec.on_frame)
     sunk: list[int] = []
-    capture.worker.set_frame_sink(lambda f: sunk.append(f.index))
-    with wait_signal_from_thread(qtbot, capture.worker.end_reached, timeout=5000):
-        capture.start()
+    capture.set_frame_sink(lambda f: sunk.append(f.index))
+    with wait_signal_from_thread(qtbot, capture.end_reached, timeout=5000):
+        pool.start(capture)
     qtbot.waitUntil(lambda: len(rec.frames) == 24, timeout=2000)
-    assert capture.stop()
+    assert pool.await_worker(capture)
     assert rec.frames == list(range(24))
     assert sunk == list(range(24))
     assert set(rec.sizes) == {(64, 48)}
@@ -47,29 +48,29 @@ def test_file_source_delivers_all_frames_at_its_fps(qtbot, make_clip) -> None:
 
 def test_pause_seek_and_resume(qtbot, make_clip) -> None:
     clip = make_clip("clip.avi", num_frames=30, fps=30.0)
-    capture = CaptureThread(lambda: CaptureSource(clip), start_paused=True)
+    pool, capture = WorkerPool(), CaptureWorker(lambda: CaptureSource(clip), start_paused=True)
     rec = Recorder()
-    capture.worker.frame_captured.connect(rec.on_frame)
-    with wait_signal_from_thread(qtbot, capture.worker.opened, timeout=5000):
-        capture.start()
+    capture.frame_captured.connect(rec.on_frame)
+    with wait_signal_from_thread(qtbot, capture.opened, timeout=5000):
+        pool.start(capture)
     qtbot.wait(150)
     assert rec.frames == []  # paused from the start: nothing read
-    capture.worker.seek(20)  # a paused source shows the sought frame and stays paused
+    capture.seek(20)  # a paused source shows the sought frame and stays paused
     qtbot.waitUntil(lambda: rec.frames == [20], timeout=2000)
     qtbot.wait(150)
     assert rec.frames == [20]
-    with wait_signal_from_thread(qtbot, capture.worker.end_reached, timeout=5000):
-        capture.worker.resume()
+    with wait_signal_from_thread(qtbot, capture.end_reached, timeout=5000):
+        capture.resume()
     assert rec.frames == list(range(20, 30))
-    assert capture.stop()
+    assert pool.await_worker(capture)
 
 
 def test_stop_ends_the_thread_promptly_mid_stream(qtbot, make_clip) -> None:
     clip = make_clip("long.avi", num_frames=60, fps=10.0)
-    capture = CaptureThread(lambda: CaptureSource(clip))
-    with wait_signal_from_thread(qtbot, capture.worker.frame_captured, timeout=5000):
-        capture.start()
+    pool, capture = WorkerPool(), CaptureWorker(lambda: CaptureSource(clip))
+    with wait_signal_from_thread(qtbot, capture.frame_captured, timeout=5000):
+        thread = pool.start(capture)
     started = time.perf_counter()
-    assert capture.stop(timeout_ms=2000)
+    assert pool.await_worker(capture, timeout_ms=2000)
     assert time.perf_counter() - started < 1.0
-    assert not capture.thread.isRunning()
+    assert not thread.isRunning()

@@ -10,7 +10,8 @@ import pytest
 from PySide6.QtWidgets import QMainWindow
 
 from app.training.install import install_training_panel
-from app.training.train_worker import TrainJob, TrainThread, TrainWorker
+from app.training.train_worker import TrainJob, TrainWorker
+from app.workers.base import WorkerPool
 from engine.types import TrainConfig, TrainEvent
 from tests.app.qt_threads import wait_signal_from_thread
 
@@ -122,11 +123,10 @@ def test_the_starting_models_validation_ap_is_measured_before_training(qtbot, ti
         seen.append(config.init_checkpoint)
         return None
 
-    worker = TrainWorker(TrainJob(config, train, val, evaluate_start=True), fit_fn=fit)
-    thread = TrainThread(worker)
+    pool, worker = WorkerPool(), TrainWorker(TrainJob(config, train, val, evaluate_start=True), fit_fn=fit)
     with wait_signal_from_thread(qtbot, worker.done, timeout=60_000) as done:
-        thread.start()
-    thread.wait(10_000)
+        pool.start(worker)
+    pool.await_workers(10_000)
     outcome = done.args[0]
     assert seen == [start]
     assert set(outcome.metrics_before) >= {"AP", "AP50"} and 0.0 <= outcome.metrics_before["AP"] <= 1.0

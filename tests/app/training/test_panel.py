@@ -84,7 +84,7 @@ def test_cancel_stops_within_one_batch_keeps_last_and_resume_continues(qtbot, ti
             steps.append(event.step)
             if not cancelled_at:
                 cancelled_at.append(event.step)
-                panel.cancel()
+                panel.abort()
 
     panel.event_received.connect(on_event)
     outcome = _run(qtbot, panel)
