@@ -4,7 +4,8 @@
 ``build_menus`` lays them out. Shortcuts: D / A next / previous, Shift+D next unreviewed, Space mark
 reviewed and move on (the canvas takes Space while it has focus, for tap-or-hold-to-pan, and emits
 ``space_tapped`` for the same action), Ctrl+Z undo, Ctrl+Shift+Z and Ctrl+Y redo, Ctrl+O open folder, R detect,
-Ctrl+E export, L relabel the selection.
+Ctrl+E export, L relabel the selection, Ctrl+T show / hide the Train panel (``app.lazy_docks`` puts it
+at the end of the Model menu and installs the panel on its first use).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class ModelActions:
     detect: QAction
     detect_all: QAction
     auto_detect: QAction
+    train: QAction  # checkable: the Train panel is shown
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ def build_actions(parent: QWidget, undo_stack: QUndoStack) -> Actions:
     auto = _action(parent, "Detect &Automatically on New Images", "auto_detect")
     auto.setCheckable(True)
     auto.setChecked(True)
+    train = _action(parent, "&Train…", "train_panel_action", "Ctrl+T")
+    train.setToolTip("Fine-tune the detector on the reviewed images")
+    train.setCheckable(True)
     model = ModelActions(
         coco_r50=_action(parent, PRETRAINED_ENTRIES[0][0], "coco_r50"),
         coco_r50_v2=_action(parent, PRETRAINED_ENTRIES[1][0], "coco_r50_v2"),
@@ -117,6 +122,7 @@ def build_actions(parent: QWidget, undo_stack: QUndoStack) -> Actions:
         detect=_action(parent, "&Detect Current Image", "detect", "R"),
         detect_all=_action(parent, "Detect &All (auto-label)", "detect_all", "Ctrl+Shift+R"),
         auto_detect=auto,
+        train=train,
     )
     return Actions(file, edit, navigate, model)
 

@@ -2,11 +2,11 @@
 
 Importing the Train panel (charts, options, the data check) and the camera (``engine.video``, numpy,
 OpenCV on first capture) cost about as much as the rest of the window together. ``LazyDocks`` puts
-their entries in the menus at once, cheaply: Model › Train… (Ctrl+T), which the Train panel adopts
-when it is installed, and an empty Camera menu that the camera fills just before it is first shown.
-The first use (the action, the menu, or reading ``training_panel()`` / ``camera()``) imports and
-installs the real dock; nothing else changes for the user. Their workers run in the window's
-``WorkerPool``, which awaits them when the window closes.
+their entries in the menus at once, cheaply: the window's Model › Train… action (Ctrl+T, from
+``app.actions``), which the Train panel adopts when it is installed, and an empty Camera menu that the
+camera fills just before it is first shown. The first use (the action, the menu, or reading
+``training_panel()`` / ``camera()``) imports and installs the real dock; nothing else changes for the
+user. Their workers run in the window's ``WorkerPool``, which awaits them when the window closes.
 """
 
 from __future__ import annotations
@@ -14,28 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from app.workers.base import WorkerPool
-
-TRAIN_ACTION_NAME = "train_panel_action"
-TRAIN_SHORTCUT = "Ctrl+T"
-
-
-def make_train_action(window: QMainWindow, menu: QMenu | None) -> QAction:
-    """Model › Train… (Ctrl+T), checkable, added to ``window`` (so the shortcut works with the menu bar
-    hidden) and to the end of ``menu`` when given. The Train panel adopts it when installed."""
-    action = QAction("&Train…", window)
-    action.setObjectName(TRAIN_ACTION_NAME)
-    action.setShortcut(QKeySequence(TRAIN_SHORTCUT))
-    action.setToolTip("Fine-tune the detector on the reviewed images")
-    action.setCheckable(True)
-    window.addAction(action)
-    if menu is not None:
-        menu.addSeparator()
-        menu.addAction(action)
-    return action
 
 
 class LazyDocks(QObject):
@@ -43,12 +25,15 @@ class LazyDocks(QObject):
 
     training_panel_installed = Signal(object)  # the TrainingPanel, just installed
 
-    def __init__(self, window: QMainWindow, document: Any, models: Any, pool: WorkerPool, model_menu: QMenu) -> None:
+    def __init__(self, window: QMainWindow, document: Any, models: Any, pool: WorkerPool,
+                 train_action: QAction, model_menu: QMenu) -> None:
         super().__init__(window)
         self._window, self._document, self._models, self._pool = window, document, models, pool
         self._panel: Any = None
         self._camera: tuple[Any, Any] | None = None
-        self.train_action = make_train_action(window, model_menu)
+        self.train_action = train_action
+        model_menu.addSeparator()
+        model_menu.addAction(train_action)  # last, after the Review entries
         self.train_action.triggered.connect(self._on_train_action_triggered)
         self.camera_menu = window.menuBar().addMenu("&Camera")
         self.camera_menu.aboutToShow.connect(self._on_camera_menu_about_to_show)
@@ -56,18 +41,19 @@ class LazyDocks(QObject):
     def training_panel(self) -> Any:
         """The Train panel, installed now if it was not yet."""
         if self._panel is None:
-            from app.training.install import install_training_panel
+            from app.training.install import install_training
 
-            self._panel = install_training_panel(self._window, self._document, self._models, pool=self._pool)
+            self._panel = install_training(self._window, self.train_action, self._document, self._models,
+                                           pool=self._pool)
             self.training_panel_installed.emit(self._panel)
         return self._panel
 
     def camera(self) -> tuple[Any, Any]:
         """``(CameraDock, CameraActions)``, installed into the Camera menu now if they were not yet."""
         if self._camera is None:
-            from app.camera.hookup import attach_to_main_window
+            from app.camera.hookup import install_camera_in_main_window
 
-            self._camera = attach_to_main_window(self._window, menu=self.camera_menu)
+            self._camera = install_camera_in_main_window(self._window, menu=self.camera_menu)
         return self._camera
 
     @Slot(bool)

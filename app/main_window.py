@@ -79,7 +79,8 @@ class MainWindow(QMainWindow):
         menus = build_menus(self.menuBar(), self.actions)
         self._wire()
         self.review = install_review(self, menus.model)  # Review dock, Model › Review Labels, X = fix
-        self.docks = LazyDocks(self, self.document, self.models, self.pool, menus.model)  # Train…, Camera: on first use
+        self.docks = LazyDocks(self, self.document, self.models, self.pool, self.actions.model.train,
+                               menus.model)  # Train…, Camera: on first use
         self.label_keys = LabelKeys(self, self.document)  # 1-9 whatever has focus
         self.clipboard = BoxClipboard(self)  # Ctrl+C / Ctrl+V, Ctrl+Shift+V the previous image's labels
         for action in (None, self.clipboard.copy_action, self.clipboard.paste_action,

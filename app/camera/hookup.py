@@ -1,6 +1,6 @@
 """Attaching the camera dock to RetinaLab's MainWindow (the shell's window) in one call.
 
-``attach_to_main_window(window)`` installs the dock and Camera menu with ``install_camera`` and bridges
+``install_camera_in_main_window(window)`` installs the dock and Camera menu with ``install_camera`` and bridges
 its results into the window's project views: a grabbed frame is listed and opened in the labeling
 view (with the classes its predictions added), frames added from a video are listed. It reads the
 window's parts by their public names (``projects.project``, ``file_list``, ``document``,
@@ -54,7 +54,7 @@ class MainWindowBridge(QObject):
             self._window.file_list.set_records(project.images())
 
 
-def attach_to_main_window(window: Any, menu: QMenu | None = None) -> tuple[CameraDock, CameraActions]:
+def install_camera_in_main_window(window: Any, menu: QMenu | None = None) -> tuple[CameraDock, CameraActions]:
     """Install the camera dock and menu (into ``menu`` when given) in RetinaLab's MainWindow, its
     workers started through the window's pool."""
     bridge = MainWindowBridge(window)

@@ -1,11 +1,12 @@
 """One call that puts the Train panel into the main window and wires it to the model.
 
-``install_training_panel(window, document, model_controller)`` adds the dock (tabbed behind the right
-docks, hidden until asked for), a "Train…" entry (Ctrl+T) in the Model menu, the hot swap (a model
-chosen in the panel is loaded by the app's model worker, off the GUI thread, and the current image is
-re-detected once it is ready) and the close guard: closing the window while training asks whether to
-stop; yes aborts the run, the window stays open until the current batch has ended and the worker is done,
-then closes itself. The GUI thread never blocks on the training thread.
+``install_training(window, train_action, document, model_controller)`` adds the dock (tabbed behind
+the right docks, hidden until asked for), makes the window's Model › Train… action (Ctrl+T, from
+``app.actions``) show and hide it, the hot swap (a model chosen in the panel is loaded by the app's
+model worker, off the GUI thread, and the current image is re-detected once it is ready) and the close
+guard: closing the window while training asks whether to stop; yes aborts the run, the window stays
+open until the current batch has ended and the worker is done, then closes itself. The GUI thread
+never blocks on the training thread.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 
-from app.lazy_docks import TRAIN_ACTION_NAME, make_train_action
 from app.training.panel import TrainingPanel
 from app.training.train_worker import FitFn
 from app.workers.base import WorkerPool
@@ -59,7 +59,7 @@ class TrainingIntegration(QObject):
         if app is not None:
             app.aboutToQuit.connect(panel.shutdown)  # exit without a close event: still stop cleanly
 
-    # -- the window's Train… action (when the window made it before the panel existed) ---------
+    # -- the window's Train… action ------------------------------------------------------------
     def adopt_action(self, action: QAction) -> None:
         """Make ``action`` show/hide the panel and follow its visibility, like ``toggleViewAction``."""
         self._action = action
@@ -147,12 +147,12 @@ class TrainingIntegration(QObject):
             self.window.close()
 
 
-def install_training_panel(
-    window: QMainWindow, document: Any = None, model_controller: Any = None, *, pool: WorkerPool | None = None,
-    fit_fn: FitFn | None = None,
+def install_training(
+    window: QMainWindow, train_action: QAction, document: Any = None, model_controller: Any = None, *,
+    pool: WorkerPool | None = None, fit_fn: FitFn | None = None,
 ) -> TrainingPanel:
-    """Add the Train dock and its menu entry to ``window``; returns the panel (the existing one if
-    already installed).
+    """Add the Train dock to ``window``, shown and hidden by ``train_action`` (the window's Model ›
+    Train…); returns the panel (the existing one if already installed).
 
     ``document`` is the app's ``Document`` (its project is what gets trained on); ``model_controller``
     the shell's ``ModelController`` (``load_checkpoint``, ``detect_current``, ``model_ready``,
@@ -176,15 +176,5 @@ def install_training_panel(
     panel.hide()
     integration = TrainingIntegration(window, panel, model_controller)
     panel.integration = integration  # type: ignore[attr-defined]
-    # the window's Model › Train… (app.lazy_docks makes it before the panel exists); a window without
-    # one gets it now
-    action = window.findChild(QAction, TRAIN_ACTION_NAME) or make_train_action(window, _model_menu(window))
-    integration.adopt_action(action)
+    integration.adopt_action(train_action)
     return panel
-
-
-def _model_menu(window: QMainWindow) -> Any:
-    for action in window.menuBar().actions():
-        if action.menu() is not None and action.text().replace("&", "") == "Model":
-            return action.menu()
-    return None

@@ -1,22 +1,22 @@
 """The Train dock: pick data and settings, start a fine-tune, watch it, use the result.
 
 ``TrainingPanel`` composes the options form, the progress view (charts, log) and the model history,
-and runs one :class:`TrainWorker` at a time through the window's ``WorkerPool``. Start takes a snapshot of the project on
-the GUI thread (one SQLite read) and checks it; too little data is refused with one sentence before
-any thread starts. Everything the worker reports arrives through queued signals, so the GUI thread
-never waits on training. Cancel (``abort``) stops after the current batch and keeps ``last.pt``; Resume continues
-that run. Fine-tuning starts from the model on screen (a checkpoint, the demo model, or torchvision's
-COCO detector), and "before" is that model's AP on the same validation images as "after"; when the new
-model scores lower the panel says so, and "Use this model" asks first (``app.training.verdict``). A
-finished model is recorded in the project's model history; "Use this model" emits
-``model_chosen(path)`` for the app's model worker to hot-swap the detector.
+and runs one :class:`TrainWorker` at a time through the window's ``WorkerPool``. Start takes a
+snapshot of the project on the GUI thread (one SQLite read) and checks it (``app.training.jobs``
+builds the run); too little data is refused with one sentence before any thread starts. Everything
+the worker reports arrives through queued signals, so the GUI thread never waits on training. Cancel
+(``abort``) stops after the current batch and keeps ``last.pt``; Resume continues that run.
+Fine-tuning starts from the model on screen (a checkpoint, the demo model, or torchvision's COCO
+detector), and "before" is that model's AP on the same validation images as "after"; when the new
+model scores lower the panel says so, and "Use this model" asks first (``app.training.verdict``
+words how a run ended). A finished model is recorded in the project's model history; "Use this
+model" emits ``model_chosen(path)`` for the app's model worker to hot-swap the detector.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +32,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.training.model_history import ModelHistoryWidget, fmt_metric, history_metrics
+from app.training import jobs
+from app.training.model_history import ModelHistoryWidget, history_metrics
 from app.training.options import TrainOptionsForm
 from app.training.progress_view import ProgressView
-from app.training.verdict import ask_use_worse_model, worse_than_before
+from app.training.verdict import ask_use_worse_model, before_after, how_it_ended, worse_than_before
 from app.training.train_worker import FitFn, TrainJob, TrainOutcome, TrainWorker
 from app.workers.base import WorkerPool
-from engine.train_data_check import check_training_data, split_train_val
 from engine.types import TrainEvent
 
 log = logging.getLogger(__name__)
-
-RUNS_DIR = Path(".retinalab") / "runs"
 _ERROR_STYLE = "color: #b00020;"
 
 
@@ -194,7 +192,7 @@ class TrainingPanel(QDockWidget):
             self.history.set_models([])
             return
         try:
-            train, val, check = self._split(project)
+            train, val, check = jobs.split(project, self.options_form.options())
         except Exception as exc:  # a broken store must not break the panel
             self.summary.setText(f"Cannot read the project: {exc}")
             return
@@ -211,13 +209,6 @@ class TrainingPanel(QDockWidget):
             self.mark_val.blockSignals(True)
             self.mark_val.setChecked(record.path in project.validation_marks())
             self.mark_val.blockSignals(False)
-
-    def _split(self, project: Any):  # -> (train, val, DataCheck)
-        options = self.options_form.options()
-        ann = project.training_data(options.scope)  # the one rule: engine.project.labels
-        val_paths = project.validation_marks() if options.val_mode == "marked" else None
-        train, val = split_train_val(ann, val_fraction=options.val_fraction, seed=options.seed, val_paths=val_paths)
-        return train, val, check_training_data(train, val)
 
     @Slot(bool)
     def _on_mark_val_toggled(self, checked: bool) -> None:
@@ -240,28 +231,16 @@ class TrainingPanel(QDockWidget):
         project = self.project()
         if project is None:
             return self._refuse("Open a project folder first: training uses its reviewed images.")
-        train, val, check = self._split(project)
+        options = self.options_form.options()
+        train, val, check = jobs.split(project, options)
         if not check.ok:
             return self._refuse(check.problem or "not enough data")
-        options = self.options_form.options()
-        out = Path(project.folder) / RUNS_DIR / time.strftime("%Y%m%d-%H%M%S")
-        suffix = 1
-        while out.exists():
-            out = out.with_name(f"{out.name.split('_')[0]}_{suffix}")
-            suffix += 1
+        out = jobs.new_run_dir(project.folder)
         try:
-            config = options.to_config(
-                data=str(out / "data" / "train.json"),
-                val=str(out / "data" / "val.json"),
-                out=str(out),
-                init_checkpoint=self._current_model,
-                current_arch=self._current_coco_arch,
-            )
+            job = jobs.new_job(options, train, val, out, current_model=self._current_model,
+                               current_coco_arch=self._current_coco_arch)
         except ValueError as exc:
             return self._refuse(f"Cannot start: {exc}.")
-        from_current = options.start_from == "current"
-        job = TrainJob(config, train, val, evaluate_start=from_current,
-                       coco_arch=self._current_coco_arch if from_current else None)
         self.progress_view.reset()
         self.progress_view.log(f"Training on {check.summary()} → {out}")
         self._launch(job)
@@ -274,10 +253,9 @@ class TrainingPanel(QDockWidget):
             return False
         if not self._outcome.last_checkpoint:
             return self._refuse("Nothing to resume: the last run saved no checkpoint.")
-        config = dataclasses.replace(self._last_job.config, resume=True)
-        job = dataclasses.replace(self._last_job, config=config, evaluate_start=False)
+        job = jobs.resume_job(self._last_job)
         self.progress_view.reset(keep_charts=True)
-        self.progress_view.log(f"Resuming {config.out}")
+        self.progress_view.log(f"Resuming {job.config.out}")
         self._launch(job)
         return True
 
@@ -330,17 +308,10 @@ class TrainingPanel(QDockWidget):
         self._outcome = outcome
         self.progress_view.finish(outcome.message)
         self.progress_view.log(outcome.message)
-        error = outcome.status == "failed"
-        self.message.setStyleSheet(_ERROR_STYLE if error else "")
-        kept = outcome.last_checkpoint or outcome.best_checkpoint
-        text = outcome.message + (f" Last checkpoint kept: {kept}" if error and kept else "")
-        if self.progress_view.images_skipped:
-            text += f" {self.progress_view.images_skipped} unreadable image(s) were skipped."
-        self.message.setText(text)
-        before, after = outcome.metrics_before, outcome.metrics_after
-        if after:
-            text = (f"Validation AP  before {fmt_metric(before.get('AP'))}  →  after {fmt_metric(after.get('AP'))}"
-                    f"    (AP50 {fmt_metric(before.get('AP50'))} → {fmt_metric(after.get('AP50'))})")
+        self.message.setStyleSheet(_ERROR_STYLE if outcome.status == "failed" else "")
+        self.message.setText(how_it_ended(outcome, self.progress_view.images_skipped))
+        if outcome.metrics_after:
+            text = before_after(outcome)
             worse = worse_than_before(outcome, self._num_val_images())
             self.result.setStyleSheet(_ERROR_STYLE if worse else "")
             self.result.setText(f"{text}<br>{worse}" if worse else text)

@@ -1,5 +1,6 @@
-"""Whether a freshly trained model beats the one on screen, said plainly, and the question before a worse one
-is swapped in. "Before" and "after" are the current and the new model on the same validation images."""
+"""How a run ended and whether the new model beats the one on screen, said plainly, and the question
+before a worse one is swapped in. "Before" and "after" are the current and the new model on the same
+validation images."""
 
 from __future__ import annotations
 
@@ -7,6 +8,23 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.training.model_history import fmt_metric
 from app.training.train_worker import TrainOutcome
+
+
+def how_it_ended(outcome: TrainOutcome, images_skipped: int = 0) -> str:
+    """The panel's message for a run that ended: the outcome's message, where a failed run's last
+    checkpoint is, and how many unreadable images were skipped."""
+    kept = outcome.last_checkpoint or outcome.best_checkpoint
+    text = outcome.message + (f" Last checkpoint kept: {kept}" if outcome.status == "failed" and kept else "")
+    if images_skipped:
+        text += f" {images_skipped} unreadable image(s) were skipped."
+    return text
+
+
+def before_after(outcome: TrainOutcome) -> str:
+    """The run's result line: validation AP and AP50 of the model on screen, then of the new one."""
+    before, after = outcome.metrics_before, outcome.metrics_after
+    return (f"Validation AP  before {fmt_metric(before.get('AP'))}  →  after {fmt_metric(after.get('AP'))}"
+            f"    (AP50 {fmt_metric(before.get('AP50'))} → {fmt_metric(after.get('AP50'))})")
 
 
 def worse_than_before(outcome: TrainOutcome, num_val_images: int | None = None) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from PySide6.QtWidgets import QMainWindow
 
-from app.training.install import install_training_panel
+from app.training.install import install_training
 from app.training.train_worker import TrainJob, TrainWorker
 from app.workers.base import WorkerPool
 from engine.types import TrainConfig, TrainEvent
@@ -36,8 +36,9 @@ def _checkpoint(path: Path, class_names: list[str], *, logit_bias: float) -> str
 
 def _window_on(qtbot, make_window, folder: Path):
     window = make_window()
-    panel = install_training_panel(window, window.document, window.models)
-    assert install_training_panel(window, window.document, window.models) is panel  # idempotent
+    train = window.actions.model.train
+    panel = install_training(window, train, window.document, window.models)
+    assert install_training(window, train, window.document, window.models) is panel  # idempotent
     with qtbot.waitSignal(window.navigator.image_shown, timeout=20_000):
         window.projects.open_folder(folder)
     return window, panel
@@ -89,7 +90,8 @@ def test_closing_mid_training_asks_stops_after_the_batch_and_then_closes(qtbot, 
     folder = tiny_project.folder
     tiny_project.close()
     window = make_window()
-    panel = install_training_panel(window, window.document, window.models, fit_fn=endless_fit)
+    panel = install_training(window, window.actions.model.train, window.document, window.models,
+                             fit_fn=endless_fit)
     with qtbot.waitSignal(window.navigator.image_shown, timeout=20_000):
         window.projects.open_folder(folder)
     asked: list[bool] = []
