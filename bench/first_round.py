@@ -47,7 +47,7 @@ def main() -> None:
     from engine.io import read_dataset
     from engine.project import Project
     from engine.train import fit
-    from engine.train_data_check import split_train_val
+    from engine.train.data_check import split_train_val
     from engine.types import AnnotatedImage, Annotations
 
     torch.set_num_threads(args.threads)

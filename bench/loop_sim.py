@@ -166,7 +166,7 @@ def fine_tune(project: Any, run_dir: Path, *, init: str | None, args: argparse.N
     from app.training.data_selection import write_coco_snapshot
     from app.training.options import TrainOptions
     from engine.train import fit
-    from engine.train_data_check import check_training_data, split_train_val
+    from engine.train.data_check import check_training_data, split_train_val
 
     options = TrainOptions(epochs=epochs, image_size=args.image_size, num_threads=args.threads,
                            device=args.device, seed=args.seed,

@@ -42,7 +42,7 @@ from engine.dataset import DetectionDataset, EpochSampler, collate_detections, p
 from engine.models import build_model  # noqa: E402
 from engine.synth import make_demo_dataset  # noqa: E402
 from engine.train import fit  # noqa: E402
-from engine.train_schedule import build_optimizer  # noqa: E402
+from engine.train.optim import build_optimizer  # noqa: E402
 from engine.transforms import train_transforms  # noqa: E402
 from engine.types import TrainConfig, TrainEvent  # noqa: E402
 

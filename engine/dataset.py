@@ -116,7 +116,7 @@ def prepare_data(config: TrainConfig) -> PreparedData:
                 f"and val ({', '.join(val.class_names)})"
             )
     else:
-        from engine.train_data_check import split_train_val
+        from engine.train.data_check import split_train_val
 
         marks = _project_validation_marks(config.data) if config.format == "project" else None
         train, val = split_train_val(train, val_fraction=config.val_fraction, seed=config.seed,

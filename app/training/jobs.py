@@ -15,7 +15,7 @@ from typing import Any
 
 from app.training.options import TrainOptions
 from app.training.train_worker import TrainJob
-from engine.train_data_check import DataCheck, check_training_data, split_train_val
+from engine.train.data_check import DataCheck, check_training_data, split_train_val
 from engine.types import Annotations
 
 RUNS_DIR = Path(".retinalab") / "runs"

@@ -84,7 +84,7 @@ def test_weight_one_is_todays_loss_and_a_larger_weight_adds_exactly_the_weighted
 
 
 def test_a_training_step_without_hard_negatives_ignores_rejected_boxes() -> None:
-    from engine.train_loop import TrainStep
+    from engine.train.step import TrainStep
 
     model, images, dataset_targets = _model_batch(2)
     seen = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.train_data_check import check_training_data, split_train_val
+from engine.train.data_check import check_training_data, split_train_val
 from engine.types import AnnotatedImage, Annotations, Box
 
 

@@ -113,7 +113,7 @@ def test_closing_mid_training_asks_stops_after_the_batch_and_then_closes(qtbot, 
 
 
 def test_the_starting_models_validation_ap_is_measured_before_training(qtbot, tiny_project, tmp_path):
-    from engine.train_data_check import split_train_val
+    from engine.train.data_check import split_train_val
 
     start = _checkpoint(tmp_path / "start.pt", tiny_project.class_names(), logit_bias=-4.6)
     train, val = split_train_val(tiny_project.training_data(), val_fraction=0.2, seed=0)

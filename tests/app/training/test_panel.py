@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.training.options import TrainOptions
 from app.training.panel import TrainingPanel
-from engine.train_data_check import split_train_val
+from engine.train.data_check import split_train_val
 from engine.types import TrainEvent
 
 pytestmark = pytest.mark.gui

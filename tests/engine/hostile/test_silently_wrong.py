@@ -49,18 +49,18 @@ def test_fine_tuning_from_a_nan_checkpoint_is_refused(cli, tiny_coco: Path, weig
 
 def test_an_epoch_of_only_nan_steps_fails_even_when_shorter_than_the_guard(tiny_coco: Path, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import train_loop
     from engine.train import fit
+    from engine.train.step import TrainStep
     from engine.types import TrainConfig
 
-    real_call = train_loop.TrainStep.__call__
+    real_call = TrainStep.__call__
 
     def always_nan(self, images, targets):  # noqa: ANN001, ANN202 - as if every loss came out NaN
         result = real_call(self, images, targets)
         self.num_skipped += 1
         return {**result, "total": float("nan"), "skipped": 1.0}
 
-    monkeypatch.setattr(train_loop.TrainStep, "__call__", always_nan)
+    monkeypatch.setattr(TrainStep, "__call__", always_nan)
     config = TrainConfig(data=str(tiny_coco), out=str(tmp_path / "run"), epochs=1, batch_size=4, image_size=64,
                          lr=1e-3, optimizer="adamw", warmup_steps=1, num_threads=1, max_bad_steps=5)
     result = fit(config)

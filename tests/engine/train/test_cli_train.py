@@ -66,7 +66,7 @@ def test_more_ddp_processes_than_gpus_is_one_clear_error(monkeypatch: pytest.Mon
     import torch
 
     from engine.errors import RetinaLabError
-    from engine.train_distributed import DistContext
+    from engine.train.distributed import DistContext
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     second = DistContext(rank=1, local_rank=1, world_size=2)

@@ -102,9 +102,9 @@ def test_resume_at_epoch_boundary_reproduces_the_uninterrupted_run(tiny_data: Pa
 
 def _poison(monkeypatch: pytest.MonkeyPatch, bad_calls: set[int] | None) -> None:
     """Make the model's training losses NaN on the given forward calls (None: always)."""
-    import engine.models
+    import engine.train.run  # the run looks build_model up in its own namespace
 
-    real = engine.models.build_model
+    real = engine.train.run.build_model
     calls = {"n": 0}
 
     def build(*args: object, **kwargs: object) -> torch.nn.Module:
@@ -121,7 +121,7 @@ def _poison(monkeypatch: pytest.MonkeyPatch, bad_calls: set[int] | None) -> None
         model.register_forward_hook(hook)
         return model
 
-    monkeypatch.setattr(engine.models, "build_model", build)
+    monkeypatch.setattr(engine.train.run, "build_model", build)
 
 
 def test_nan_loss_once_is_skipped_and_training_goes_on(tiny_data: Path, tmp_path: Path, monkeypatch) -> None:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import torch
 
 from engine.models import build_model
-from engine.train_state import CLS_BIAS, CLS_WEIGHT, init_from_checkpoint
+from engine.train.checkpoints import CLS_BIAS, CLS_WEIGHT, init_from_checkpoint
 
 
 def test_head_rows_are_remapped_by_class_name() -> None:

@@ -91,7 +91,7 @@ def test_a_new_class_gets_the_focal_loss_prior_when_starting_from_the_procedural
     import torch
 
     from engine.models import build_model
-    from engine.train_state import CLS_BIAS, init_from_checkpoint
+    from engine.train.checkpoints import CLS_BIAS, init_from_checkpoint
 
     ckpt = load_checkpoint(shipped)
     known = ckpt.class_names[0]

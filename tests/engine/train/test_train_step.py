@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from engine.train_loop import NonFiniteLossError, TrainStep
+from engine.train.step import NonFiniteLossError, TrainStep
 
 _T = {"boxes": torch.zeros((0, 4)), "labels": torch.zeros((0,), dtype=torch.int64)}  # unused by Toy
 

@@ -1,80 +1,48 @@
-"""``fit``: train or fine-tune a RetinaNet from a ``TrainConfig``, reporting through ``TrainEvent``s.
+"""One training run, from setup to the last epoch: what ``engine.train.fit`` executes.
 
-The run: prepare the data (``engine.dataset``), build the model (from scratch, pretrained weights or
-an ``init_checkpoint``), optionally restore a ``last.pt`` (``resume``), then train epoch by epoch
-(``engine.train_loop.TrainStep``), validating with COCO mAP after each epoch and writing ``last.pt``,
-``best.pt`` (best validation AP) and ``metrics.json`` into ``config.out``. ``should_stop()`` is checked
-before every batch; a stop saves ``last.pt`` at that batch so ``resume`` continues the same run.
-Bad input (missing data, class mismatch, unusable checkpoint) and repeated NaN/inf losses end with a
-``failed`` event and a ``TrainResult`` with ``status="failed"`` rather than an exception. Under
-``torchrun`` every rank runs ``fit``; rank 0 alone saves and emits events. The engine never prints.
-
-Events (``TrainEvent.kind``; ``epoch`` is 1-based, ``step`` the 1-based optimizer step of the run):
-``train_started`` (``metrics``: image/box counts, dropped boxes, classes, device, world size),
-``batch_end`` (``losses``, ``lr``, ``images_per_s``, ``eta_s``), ``epoch_end`` (``losses`` averaged,
-``metrics``: AP, AP50, AP75, per_class), ``checkpoint_saved`` (``path``, ``message`` "last" | "best"),
-then one of ``finished``, ``cancelled`` (``path`` = last.pt), ``failed`` (``message`` says why).
+``TrainingRun.setup`` does everything before the first batch in named steps (config check, device and
+torchrun, output folder, data, checkpoints to start from, model, frozen layers, sampler, optimizer and
+step, restored state, loader); ``train`` loops over epochs and batches, checking ``should_stop`` before each
+batch; ``end_epoch`` validates and writes ``last.pt``, ``best.pt`` and ``metrics.json``. How a run
+ends (finished, cancelled, failed) is decided in ``execute``; the events are listed in
+``engine/train/__init__.py``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
 import random
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import torch
+from torch import nn
 
+from engine.checkpoint import Checkpoint, load_checkpoint, remove_stale_temporaries
+from engine.dataset import DetectionDataset, EpochSampler, collate_detections, prepare_data
 from engine.device import resolve_device
 from engine.errors import RetinaLabError
+from engine.evaluate import evaluate_detections
+from engine.models import build_model
+from engine.train import TrainResult, TrainStatus, check_config
+from engine.train.checkpoints import (RunState, init_from_checkpoint, load_resume_checkpoint, restore_run,
+                                      save_run_checkpoint, write_metrics_json)
+from engine.train.distributed import DistContext
+from engine.train.optim import (SMALL_BATCH, build_optimizer, build_scheduler, freeze_backbone, frozen_batchnorms,
+                                set_train_mode)
+from engine.train.step import NonFiniteLossError, TrainStep, non_finite_parameters, predict_dataset
+from engine.transforms import train_transforms
 from engine.types import TrainConfig, TrainEvent
 
 logger = logging.getLogger(__name__)
 
-TrainStatus = Literal["finished", "cancelled", "failed"]
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """How a run ended. ``metrics`` are the best epoch's validation numbers (empty if none ran)."""
-
-    status: TrainStatus
-    out_dir: str
-    last_path: str | None = None
-    best_path: str | None = None
-    metrics: Mapping[str, Any] = field(default_factory=dict)
-    history: tuple[Mapping[str, Any], ...] = ()
-    epochs_completed: int = 0
-    message: str = ""
-    bad_input: bool = False  # failed because of the data, config or checkpoint given (CLI exit 2)
-
 
 class _Cancelled(Exception):
     pass
-
-
-def _ignore(event: TrainEvent) -> None:
-    pass
-
-
-def _never() -> bool:
-    return False
-
-
-def fit(
-    config: TrainConfig,
-    *,
-    on_event: Callable[[TrainEvent], None] = _ignore,
-    should_stop: Callable[[], bool] = _never,
-) -> TrainResult:
-    """Train as ``config`` says; blocks until finished, cancelled or failed (see module docstring)."""
-    return _Run(config, on_event, should_stop).execute()
 
 
 def _seed_everything(seed: int) -> None:
@@ -83,7 +51,7 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-class _Run:
+class TrainingRun:
     def __init__(self, config: TrainConfig, on_event: Callable[[TrainEvent], None], should_stop: Callable[[], bool]):
         self.config = config
         self._on_event, self._should_stop = on_event, should_stop
@@ -116,8 +84,6 @@ class _Run:
 
     # -- the run ------------------------------------------------------------------------------
     def execute(self) -> TrainResult:
-        from engine.train_loop import NonFiniteLossError
-
         try:
             self.setup()
             self.train()
@@ -147,18 +113,28 @@ class _Run:
             if self.dist is not None:
                 self.dist.close()
 
+    # -- setup, step by step: what can fail on bad input fails before anything slow ---------------
     def setup(self) -> None:
-        from engine.dataset import DetectionDataset, EpochSampler, collate_detections, prepare_data
-        from engine.models import build_model
-        from engine.train_distributed import DistContext
-        from engine.train_loop import TrainStep
-        from engine.train_schedule import (SMALL_BATCH, build_optimizer, build_scheduler, check_config,
-                                           freeze_backbone, frozen_batchnorms)
-        from engine.train_state import RunState, init_from_checkpoint, load_resume_checkpoint, restore_run
-        from engine.transforms import train_transforms
+        check_config(self.config)
+        self.start_device()
+        self.prepare_output_folder()
+        self.load_data()
+        init_ckpt, resume_ckpt = self.load_start_checkpoints()
+        model = self.build_model(init_ckpt)
+        self.freeze_layers(model, fine_tuning=self.pretrained != "none" or init_ckpt is not None)
+        model.to(self.device)
+        if self.device.type == "cuda":
+            model.to(memory_format=torch.channels_last)
+        dataset = self.make_sampler_and_dataset()
+        self.make_step(model)
+        self.restore_state(resume_ckpt, model)
+        self.share_across_ranks(model)
+        self.loader = self.make_loader(dataset)
+        self.announce()
 
+    def start_device(self) -> None:
+        """The device, this process's rank under torchrun (and its GPU), and the CPU thread count."""
         cfg = self.config
-        check_config(cfg)
         device = resolve_device(cfg.device)
         self.dist = DistContext.from_env(device)
         self.device = self.dist.device_for(device)
@@ -167,75 +143,101 @@ class _Run:
         elif self.dist.distributed and self.device.type == "cpu":
             per_node = int(os.environ.get("LOCAL_WORLD_SIZE", self.dist.world_size))
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // per_node))
+
+    def prepare_output_folder(self) -> None:
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RetinaLabError(f"cannot create output folder {self.out}: {exc.strerror or exc}") from None
         if self.dist.is_main:  # half-written checkpoints of a run killed while saving
-            from engine.checkpoint import remove_stale_temporaries
-
             for leftover in remove_stale_temporaries(self.out):
                 logger.info("removed %s, left by an interrupted save", leftover)
 
-        data = prepare_data(cfg)
-        self.data, self.class_names = data, data.class_names
-        _seed_everything(cfg.seed)
-        init_ckpt = None
-        self.arch = cfg.arch
-        pretrained = cfg.pretrained
-        if cfg.init_checkpoint:
-            from engine.checkpoint import load_checkpoint
+    def load_data(self) -> None:
+        self.data = prepare_data(self.config)
+        self.class_names = self.data.class_names
+        _seed_everything(self.config.seed)
 
+    def load_start_checkpoints(self) -> tuple[Checkpoint | None, Checkpoint | None]:
+        """(the checkpoint to fine-tune from, the ``last.pt`` to resume); sets ``arch`` and ``pretrained``."""
+        cfg = self.config
+        init_ckpt = None
+        self.arch, self.pretrained = cfg.arch, cfg.pretrained
+        if cfg.init_checkpoint:
             init_ckpt = load_checkpoint(Path(cfg.init_checkpoint))
-            self.arch, pretrained = init_ckpt.arch, "none"
+            self.arch, self.pretrained = init_ckpt.arch, "none"
         resume_ckpt = None
         if cfg.resume or cfg.resume_from:  # checked before anything slow: a wrong file fails at once
             path = Path(cfg.resume_from) if cfg.resume_from else self.last_path
             resume_ckpt = load_resume_checkpoint(path, arch=self.arch, class_names=self.class_names)
-        model = build_model(self.arch, len(self.class_names), pretrained=pretrained, alpha=cfg.alpha,
+        return init_ckpt, resume_ckpt
+
+    def build_model(self, init_ckpt: Checkpoint | None) -> nn.Module:
+        cfg = self.config
+        model = build_model(self.arch, len(self.class_names), pretrained=self.pretrained, alpha=cfg.alpha,
                             gamma=cfg.gamma, image_size=cfg.image_size)
         if init_ckpt is not None:
             carried = init_from_checkpoint(model, init_ckpt, self.class_names)
             logger.info("initialised from %s (%d of %d classes carried over)",
                         cfg.init_checkpoint, carried, len(self.class_names))
-        hard_negatives = cfg.hard_negative_weight != 1.0 and hasattr(model, "hard_negative_weight")
-        if hard_negatives:
+        self.hard_negatives = cfg.hard_negative_weight != 1.0 and hasattr(model, "hard_negative_weight")
+        if self.hard_negatives:
             model.hard_negative_weight = float(cfg.hard_negative_weight)
-        self.frozen = []
-        if (pretrained != "none" or init_ckpt is not None) and cfg.batch_size < SMALL_BATCH:
+        return model
+
+    def freeze_layers(self, model: nn.Module, *, fine_tuning: bool) -> None:
+        """Pretrained BatchNorm statistics stay frozen under small batches; the backbone when asked."""
+        self.frozen: list[nn.Module] = []
+        if fine_tuning and self.config.batch_size < SMALL_BATCH:
             self.frozen = frozen_batchnorms(model)
-        if cfg.freeze_backbone:
+        if self.config.freeze_backbone:
             freeze_backbone(model)
             body = getattr(model.backbone, "body", model.backbone)
             self.frozen += [m for m in frozen_batchnorms(body) if m not in self.frozen]
-        model.to(self.device)
-        if self.device.type == "cuda":
-            model.to(memory_format=torch.channels_last)
 
-        dataset = DetectionDataset(data.train, self.class_names, train_transforms(
+    def make_sampler_and_dataset(self) -> DetectionDataset:
+        """The augmented training set and this rank's share of it; sets the run's step counts."""
+        cfg = self.config
+        dataset = DetectionDataset(self.data.train, self.class_names, train_transforms(
             cfg.image_size, scale_range=(0.6, 1.4) if cfg.augment else (1.0, 1.0), photometric=cfg.augment),
             image_size=cfg.image_size)
         self.sampler = EpochSampler(len(dataset), seed=cfg.seed, rank=self.dist.rank, world_size=self.dist.world_size)
         self.steps_per_epoch = math.ceil(len(self.sampler) / cfg.batch_size)
         self.total_steps = self.steps_per_epoch * cfg.epochs
+        return dataset
+
+    def make_step(self, model: nn.Module) -> None:
+        cfg = self.config
         optimizer = build_optimizer(model, cfg)
         scheduler = build_scheduler(optimizer, cfg, self.total_steps)
         self.step = TrainStep(model, optimizer, scheduler, device=self.device, amp=cfg.amp,
                               grad_clip=cfg.grad_clip, max_bad_steps=cfg.max_bad_steps,
-                              hard_negatives=hard_negatives)
+                              hard_negatives=self.hard_negatives)
+
+    def restore_state(self, resume_ckpt: Checkpoint | None, model: nn.Module) -> None:
         self.state = RunState()
         if resume_ckpt is not None:
-            self.state = restore_run(resume_ckpt, model=model, optimizer=optimizer, scheduler=scheduler,
-                                     scaler=self.step.scaler)
+            self.state = restore_run(resume_ckpt, model=model, optimizer=self.step.optimizer,
+                                     scheduler=self.step.scheduler, scaler=self.step.scaler)
             self.best_metrics = dict(max(self.state.history, key=lambda e: e.get("AP", -1.0), default={}))
+
+    def share_across_ranks(self, model: nn.Module) -> None:
+        """Under torchrun the step trains a DDP wrapper (made after the restore: DDP copies rank 0's weights
+        to every rank); ``plain_model`` is what gets validated and saved."""
         self.plain_model = model
         self.model = self.dist.wrap(model, self.device)
         self.step.model = self.model
-        self.loader = torch.utils.data.DataLoader(
+
+    def make_loader(self, dataset: DetectionDataset) -> torch.utils.data.DataLoader:
+        cfg = self.config
+        return torch.utils.data.DataLoader(
             dataset, batch_size=cfg.batch_size, sampler=self.sampler, collate_fn=collate_detections,
-            num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0,
-            pin_memory=self.device.type == "cuda",
+            num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0, pin_memory=self.device.type == "cuda",
         )
+
+    def announce(self) -> None:
+        """The ``train_started`` event: what will be trained on, and where."""
+        data, cfg = self.data, self.config
         dropped = data.num_dropped_boxes
         message = (f"training on {len(data.train.images)} images ({data.train.num_boxes} boxes), validating on "
                    f"{len(data.val.images)}; {len(self.class_names)} classes")
@@ -250,9 +252,8 @@ class _Run:
                       "resumed": bool(cfg.resume or cfg.resume_from), "warnings": list(data.warnings),
                   })
 
+    # -- epochs ---------------------------------------------------------------------------------
     def train(self) -> None:
-        from engine.train_schedule import set_train_mode
-
         cfg, state = self.config, self.state
         step_time: float | None = None
         images_per_s = 0.0
@@ -290,9 +291,7 @@ class _Run:
                           lr=self.step.scheduler.get_last_lr()[0], images_per_s=images_per_s,
                           eta_s=remaining * step_time)
             self._check_stop()
-            if counted == 0 and self.step.num_skipped:
-                from engine.train_loop import NonFiniteLossError
-  # shorter than the NaN guard's window
+            if counted == 0 and self.step.num_skipped:  # an epoch shorter than the NaN guard's window
                 raise NonFiniteLossError(f"every step of epoch {epoch + 1} had a NaN/inf loss or gradient; "
                                          "nothing was learned; try a lower learning rate (--lr)")
             averages = {k: v / max(1, counted) for k, v in sums.items()}
@@ -308,8 +307,6 @@ class _Run:
             raise _Cancelled()
 
     def end_epoch(self, epoch: int, losses: dict[str, float], seconds: float) -> None:
-        from engine.train_state import save_run_checkpoint, write_metrics_json
-
         cfg, state = self.config, self.state
         validate = (epoch + 1) % max(1, cfg.val_every) == 0 or epoch + 1 == cfg.epochs
         metrics: dict[str, Any] = {}
@@ -340,19 +337,13 @@ class _Run:
 
     def check_weights(self) -> None:
         """Refuse to save (or validate) a model whose weights became NaN/inf: it would detect nothing."""
-        from engine.train_loop import NonFiniteLossError
-        from engine.train_schedule import non_finite_parameters
-
         bad = non_finite_parameters(self.plain_model)
         if bad:
             raise NonFiniteLossError(f"the model's weights became NaN/inf ({len(bad)} tensors, e.g. {bad[0]}); "
                                      "nothing was saved; try a lower learning rate (--lr)")
 
     def save_last(self, metrics: dict[str, Any] | None) -> None:
-        from engine.train_state import save_run_checkpoint
-
         self.check_weights()
-
         save_run_checkpoint(self.last_path, model=self.plain_model, config=self.config, arch=self.arch,
                             class_names=self.class_names, metrics=metrics, state=self.state,
                             optimizer=self.step.optimizer, scheduler=self.step.scheduler, scaler=self.step.scaler)
@@ -360,10 +351,6 @@ class _Run:
                   total_steps=self.total_steps, path=str(self.last_path), message="last")
 
     def validate(self) -> dict[str, Any]:
-        from engine.evaluate import evaluate_detections
-        from engine.train_loop import predict_dataset
-        from engine.train_schedule import set_train_mode
-
         self.plain_model.eval()
         try:
             detections, failed = predict_dataset(self.plain_model, self.data.val, self.class_names,
@@ -373,8 +360,3 @@ class _Run:
             set_train_mode(self.model, self.frozen)
         self.images_skipped += failed
         return evaluate_detections(self.data.val, detections)
-
-
-def config_replace(config: TrainConfig, **changes: Any) -> TrainConfig:
-    """``dataclasses.replace`` for a ``TrainConfig`` (a convenience for callers building variants)."""
-    return dataclasses.replace(config, **changes)

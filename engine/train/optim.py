@@ -1,4 +1,4 @@
-"""Optimizer, learning-rate schedule and layer freezing for ``engine.train.fit``.
+"""What the optimizer updates and how fast: parameter groups, the learning-rate schedule, frozen layers.
 
 The schedule is per optimizer step: a linear warmup from 0.1 % of the base learning rate to the base
 rate over ``warmup`` steps, then either a half cosine down to 1 % of the base rate at the last step,
@@ -99,46 +99,3 @@ def set_train_mode(model: nn.Module, frozen: list[nn.Module]) -> None:
     model.train()
     for layer in frozen:
         layer.eval()
-
-
-def check_config(config: TrainConfig) -> None:
-    """Refuse numbers no run can use, with one line naming the option (``RetinaLabError``).
-
-    NaN slips through every ``<``/``>`` test, so each float is checked for being finite first; a NaN
-    weight decay or learning rate would otherwise train for a whole run and save a NaN model.
-    """
-    from engine.errors import RetinaLabError
-
-    def finite(name: str, value: float, *, low: float, low_ok: bool) -> None:
-        ok = isinstance(value, (int, float)) and math.isfinite(value) and (value >= low if low_ok else value > low)
-        if not ok:
-            bound = f">= {low:g}" if low_ok else f"> {low:g}"
-            raise RetinaLabError(f"{name} must be a finite number {bound}, got {value!r}")
-
-    finite("learning rate (--lr)", config.lr, low=0.0, low_ok=False)
-    finite("weight decay (--weight-decay)", config.weight_decay, low=0.0, low_ok=True)
-    finite("momentum", config.momentum, low=0.0, low_ok=True)
-    finite("focal loss gamma (--gamma)", config.gamma, low=0.0, low_ok=True)
-    finite("gradient clip", config.grad_clip, low=0.0, low_ok=True)
-    if not (isinstance(config.alpha, (int, float)) and math.isfinite(config.alpha) and config.alpha < 1):
-        raise RetinaLabError(f"focal loss alpha (--alpha) must be a finite number below 1, got {config.alpha!r}")
-    for name, value, low in (("epochs (--epochs)", config.epochs, 1),
-                             ("batch size (--batch-size)", config.batch_size, 1),
-                             ("data-loading workers (--workers)", config.num_workers, 0),
-                             ("warmup steps (--warmup-steps)", config.warmup_steps, 0),
-                             ("--val-every", config.val_every, 1)):
-        if not isinstance(value, int) or value < low:
-            raise RetinaLabError(f"{name} must be an integer >= {low}, got {value!r}")
-    if config.num_threads is not None and (not isinstance(config.num_threads, int) or config.num_threads < 0):
-        raise RetinaLabError(f"--threads must be an integer >= 1 (0: automatic), got {config.num_threads!r}")
-    if not (isinstance(config.val_fraction, (int, float)) and 0.0 <= config.val_fraction < 1.0):
-        raise RetinaLabError(f"validation fraction must be in [0, 1), got {config.val_fraction!r}")
-
-
-def non_finite_parameters(model: nn.Module) -> list[str]:
-    """Names of the model's floating-point parameters and buffers holding NaN or inf."""
-    bad = []
-    for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            bad.append(name)
-    return bad

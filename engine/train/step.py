@@ -7,7 +7,8 @@ as ``clip_grad_norm_`` without its multiply-by-one pass when it is under). A ste
 gradient norm is not finite is skipped (gradients dropped, weights untouched); ``max_bad_steps`` in
 a row raise ``NonFiniteLossError``. On CUDA the forward runs under float16 autocast with a
 ``GradScaler`` (whose own overflow skips are routine and not counted).
-``predict_dataset`` runs the model in eval mode and maps boxes back to original image pixels.
+``non_finite_parameters`` names the weights a run must not save. ``predict_dataset`` is the
+validation pass: the model in eval mode, boxes mapped back to original image pixels.
 """
 
 from __future__ import annotations
@@ -173,3 +174,12 @@ def predict_dataset(
         if old_thresh is not None:
             model.score_thresh = old_thresh
     return results, failed
+
+
+def non_finite_parameters(model: nn.Module) -> list[str]:
+    """Names of the model's floating-point parameters and buffers holding NaN or inf."""
+    bad = []
+    for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad.append(name)
+    return bad

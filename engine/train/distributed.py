@@ -83,16 +83,6 @@ class DistContext:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item() > 0)
 
-    def broadcast_object(self, obj: object) -> object:
-        """Rank 0's ``obj`` on every rank."""
-        if not self.distributed:
-            return obj
-        import torch.distributed as dist
-
-        box = [obj]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
-
     def barrier(self) -> None:
         if self.distributed:
             import torch.distributed as dist
@@ -105,8 +95,3 @@ class DistContext:
 
             dist.destroy_process_group()
             self.started_group = False
-
-
-def unwrap(model: nn.Module) -> nn.Module:
-    """The plain model inside a DDP wrapper (or the model itself)."""
-    return getattr(model, "module", model)
