@@ -3,7 +3,27 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Keep tests off the network: torchvision's weight downloads would fail loudly rather than hang.
 os.environ.setdefault("RETINALAB_OFFLINE", "1")
+
+
+@pytest.fixture()
+def shipped_procedural(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Offline with an empty torch cache, and a stand-in for the shipped procedurally pretrained model
+    (a copy of the demo model: same format and arch) at ``engine.start.pretrained_model_path()``."""
+    import engine.start
+    from engine.demo import demo_model_path
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("RETINALAB_OFFLINE", "1")
+    path = tmp_path / "resources" / "models" / engine.start.PRETRAINED_MODEL_NAME
+    path.parent.mkdir(parents=True)
+    shutil.copy(demo_model_path(), path)
+    monkeypatch.setattr(engine.start, "pretrained_model_path", lambda: path)
+    return path

@@ -3,10 +3,11 @@
 ``install_training(window, train_action, document, model_controller)`` adds the dock (tabbed behind
 the right docks, hidden until asked for), makes the window's Model › Train… action (Ctrl+T, from
 ``app.actions``) show and hide it, the hot swap (a model chosen in the panel is loaded by the app's
-model worker, off the GUI thread, and the current image is re-detected once it is ready) and the close
-guard: closing the window while training asks whether to stop; yes aborts the run, the window stays
-open until the current batch has ended and the worker is done, then closes itself. The GUI thread
-never blocks on the training thread.
+model worker, off the GUI thread, and the current image is re-detected once it is ready), the start
+line's "Download ImageNet backbone" (the Model menu's download dialog) and the close guard: closing
+the window while training asks whether to stop; yes aborts the run, the window stays open until the
+current batch has ended and the worker is done, then closes itself. The GUI thread never blocks on
+the training thread.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class TrainingIntegration(QObject):
         self._redetect_pending = False
         panel.model_chosen.connect(self._on_panel_model_chosen)
         panel.training_finished.connect(self._on_panel_training_finished)
+        panel.options_form.start_choice.download_requested.connect(self._on_start_download_requested)
         if model_controller is not None:
             model_controller.model_ready.connect(self._on_models_model_ready)
             model_controller.model_failed.connect(self._on_models_model_failed)
@@ -128,6 +130,18 @@ class TrainingIntegration(QObject):
         if self._redetect_pending:
             self._redetect_pending = False
             self.panel.message.setText(f"The model could not be loaded: {message}")
+
+    # -- the ImageNet backbone, fetched for a better start ----------------------------------------
+    @Slot(str)
+    def _on_start_download_requested(self, arch: str) -> None:
+        """The Model menu's download dialog, for the ImageNet weights; the start is re-resolved after."""
+        from app.widgets.model_dialogs import DownloadDialog
+
+        dialog = DownloadDialog(self.window.pool, arch, arch, self.window, pretrained="imagenet")
+        dialog.setObjectName("imagenet_download_dialog")
+        dialog.weights_ready.connect(self.panel.update_start)
+        dialog.start()
+        dialog.show()
 
     # -- closing -------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name

@@ -15,6 +15,7 @@ from typing import Any
 
 from app.training.options import TrainOptions
 from app.training.train_worker import TrainJob
+from engine.start import StartChoice
 from engine.train.data_check import DataCheck, check_training_data, split_train_val
 from engine.types import Annotations
 
@@ -41,18 +42,22 @@ def new_run_dir(project_folder: Path) -> Path:
 
 
 def new_job(options: TrainOptions, train: Annotations, val: Annotations, out: Path, *,
-            current_model: str | None, current_coco_arch: str | None) -> TrainJob:
+            current_model: str | None, current_coco_arch: str | None,
+            best_start: StartChoice | None = None) -> TrainJob:
     """The job for a new run into ``out``, starting from the model on screen when ``options`` say so
-    (checkpoint ``current_model``, or torchvision's COCO ``current_coco_arch``). Raises ``ValueError``
-    with the reason when these options cannot start."""
+    (checkpoint ``current_model``, or torchvision's COCO ``current_coco_arch``), or from ``best_start``
+    for "Best available" (``app.training.start_choice``). Raises ``ValueError`` with the reason when
+    these options cannot start. Only a start from the current model is measured "before"."""
     config = options.to_config(
         data=str(out / "data" / "train.json"),
         val=str(out / "data" / "val.json"),
         out=str(out),
         init_checkpoint=current_model,
         current_arch=current_coco_arch,
+        best_start=best_start,
     )
-    from_current = options.start_from == "current"
+    from_current = options.start_from == "current" or (
+        options.start_from == "auto" and best_start is not None and best_start.kind == "current")
     return TrainJob(config, train, val, evaluate_start=from_current,
                     coco_arch=current_coco_arch if from_current else None)
 

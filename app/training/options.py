@@ -25,12 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.training.focal_plot import FocalLossPlot
+from app.training.start_choice import StartChoiceView
 from app.training.train_worker import default_num_threads
+from engine.start import StartChoice
 from engine.types import ARCHS, TrainConfig
 
 DataScope = Literal["reviewed", "confirmed"]
 ValMode = Literal["auto", "marked"]
-StartFrom = Literal["current", "coco", "imagenet", "scratch"]
+StartFrom = Literal["auto", "current", "coco", "imagenet", "scratch"]
 
 _SCOPES: tuple[tuple[str, str], ...] = (
     ("reviewed", "Reviewed images and their boxes"),
@@ -41,6 +43,7 @@ _VAL_MODES: tuple[tuple[str, str], ...] = (
     ("marked", "Images I marked for validation"),
 )
 _STARTS: tuple[tuple[str, str], ...] = (
+    ("auto", "Best available"),  # app.training.start_choice says which, and why
     ("current", "The current model (fine-tune)"),
     ("coco", "COCO-pretrained RetinaNet"),
     ("imagenet", "ImageNet backbone"),
@@ -57,7 +60,7 @@ class TrainOptions:
     val_mode: ValMode = "auto"
     val_fraction: float = 0.2
     seed: int = 0
-    start_from: StartFrom = "current"
+    start_from: StartFrom = "auto"
     arch: str = "retinanet_mobilenet_v3_fpn"
     epochs: int = 10
     batch_size: int = 4
@@ -73,17 +76,22 @@ class TrainOptions:
 
     def to_config(
         self, *, data: str, out: str, val: str | None, fmt: str = "coco", init_checkpoint: str | None = None,
-        current_arch: str | None = None,
+        current_arch: str | None = None, best_start: StartChoice | None = None,
     ) -> TrainConfig:
         """The ``TrainConfig`` for these options.
 
         "The current model" is the model on screen: a checkpoint (``init_checkpoint``; its own arch is
         used) or torchvision's COCO detector of ``current_arch`` (fine-tuned from those weights).
-        Raises ``ValueError`` when "current" is chosen and neither is given.
+        "Best available" is ``best_start`` (``app.training.start_choice``). Raises ``ValueError`` when
+        "current" is chosen and neither is given, or "auto" without ``best_start``.
         """
         pretrained = {"coco": "coco", "imagenet": "imagenet"}.get(self.start_from, "none")
         arch, init = self.arch, None
-        if self.start_from == "current":
+        if self.start_from == "auto":
+            if best_start is None:
+                raise ValueError("no starting point was chosen: pick one under Start from")
+            arch, pretrained, init = best_start.arch, best_start.pretrained, best_start.init_checkpoint
+        elif self.start_from == "current":
             if init_checkpoint is not None:
                 init = init_checkpoint
             elif current_arch is not None:
@@ -148,6 +156,7 @@ class TrainOptionsForm(QWidget):
         self.scope = _combo("scope_combo", _SCOPES)
         self.val_mode = _combo("val_mode_combo", _VAL_MODES)
         self.start_from = _combo("start_combo", _STARTS)
+        self.start_choice = StartChoiceView()  # the panel keeps it resolved
         self.arch = _combo("arch_combo", tuple((a, a) for a in ARCHS))
         self.epochs = _spin("epochs_spin", 1, 1000)
         self.batch_size = _spin("batch_spin", 1, 256)
@@ -169,6 +178,7 @@ class TrainOptionsForm(QWidget):
         model_box = QGroupBox("Model")
         model_form = QFormLayout(model_box)
         model_form.addRow("Start from", self.start_from)
+        model_form.addRow(self.start_choice)
         model_form.addRow("Architecture", self.arch)
         model_form.addRow("Epochs", self.epochs)
         model_form.addRow("Batch size", self.batch_size)

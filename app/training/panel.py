@@ -39,6 +39,7 @@ from app.training.progress_view import ProgressView
 from app.training.verdict import ask_use_worse_model, before_after, how_it_ended, worse_than_before
 from app.training.train_worker import FitFn, TrainJob, TrainOutcome, TrainWorker
 from app.workers.base import WorkerPool
+from engine.start import StartChoice
 from engine.types import TrainEvent
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class TrainingPanel(QDockWidget):
         self._summary_timer.setSingleShot(True)
         self._summary_timer.setInterval(400)
         self._summary_timer.timeout.connect(self.refresh)
+        self.options_form.options_changed.connect(self.update_start)
         if document is not None:
             for name in ("image_changed", "status_changed", "boxes_changed"):
                 signal = getattr(document, name, None)
@@ -163,6 +165,13 @@ class TrainingPanel(QDockWidget):
         self._current_coco_arch = None if path else coco_arch
         self.options_form.set_current_model_available(title or (Path(path).name if path else None))
         self.history.set_current(path)
+        self.update_start()
+
+    @Slot()
+    def update_start(self) -> StartChoice:
+        """Re-resolve the "Starts from" line (the model on screen, the project's classes, the cache)."""
+        return self.options_form.start_choice.update_choice(self.options_form.options(), self._current_model,
+                                                            self._current_coco_arch, self.project())
 
     @property
     def current_model(self) -> str | None:
@@ -187,6 +196,7 @@ class TrainingPanel(QDockWidget):
     def refresh(self) -> None:
         """Re-read what would be trained on, the model history and the current image's mark."""
         project = self.project()
+        self.update_start()
         if project is None:
             self.summary.setText("Open a project to train on its reviewed images.")
             self.history.set_models([])
@@ -236,9 +246,9 @@ class TrainingPanel(QDockWidget):
         if not check.ok:
             return self._refuse(check.problem or "not enough data")
         out = jobs.new_run_dir(project.folder)
-        try:
+        try:  # the start is resolved again: the cache or the model may have changed since it was shown
             job = jobs.new_job(options, train, val, out, current_model=self._current_model,
-                               current_coco_arch=self._current_coco_arch)
+                               current_coco_arch=self._current_coco_arch, best_start=self.update_start())
         except ValueError as exc:
             return self._refuse(f"Cannot start: {exc}.")
         self.progress_view.reset()

@@ -1,4 +1,5 @@
-"""Model menu dialogs: downloading COCO-pretrained weights, and the Detect All progress.
+"""Model menu dialogs: downloading pretrained weights (COCO, or the ImageNet backbone for the Train
+panel), and the Detect All progress.
 
 ``DownloadDialog`` runs ``engine.weights.download_weights`` in a worker and shows bytes done, total
 size and a Cancel button; already cached weights finish at once; offline (or any failure) leaves the
@@ -18,6 +19,7 @@ from app.text import plural
 from app.workers.base import Cancelled, FunctionWorker, ProgressFn, StopFn, WorkerPool
 
 MB = 1024 * 1024
+_WEIGHTS_NAMES = {"coco": "COCO weights", "imagenet": "ImageNet backbone weights"}
 
 
 def format_eta(seconds: float) -> str:
@@ -28,12 +30,12 @@ def format_eta(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _download_job(arch: str) -> Any:
+def _download_job(arch: str, pretrained: str) -> Any:
     def job(report: ProgressFn, should_stop: StopFn) -> str:
-        from engine import weights  # light, but its cache lookup imports torch: worker thread only
+        from engine import weights  # a download blocks: worker thread only
 
         try:
-            path = weights.download_weights(arch, "coco", progress=lambda d, t: report(d, t, ""),
+            path = weights.download_weights(arch, pretrained, progress=lambda d, t: report(d, t, ""),
                                             should_stop=should_stop)
         except weights.DownloadCancelled:
             raise Cancelled from None
@@ -43,21 +45,24 @@ def _download_job(arch: str) -> Any:
 
 
 class DownloadDialog(QDialog):
-    """Fetch the COCO weights for ``arch``; ``weights_ready(arch, title)`` once they are on disk."""
+    """Fetch the ``pretrained`` ("coco" or "imagenet") weights for ``arch``; ``weights_ready(arch, title)``
+    once they are on disk."""
 
     weights_ready = Signal(str, str)
     failed = Signal(str)
 
-    def __init__(self, pool: WorkerPool, arch: str, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, pool: WorkerPool, arch: str, title: str, parent: QWidget | None = None, *,
+                 pretrained: str = "coco") -> None:
         super().__init__(parent)
         self.setObjectName("download_dialog")
         self.setWindowTitle(f"Download {title}")
         self.setMinimumWidth(460)
         self._pool = pool
-        self.arch, self.title = arch, title
+        self.arch, self.title, self.pretrained = arch, title, pretrained
+        self._what = f"the {_WEIGHTS_NAMES.get(pretrained, pretrained + ' weights')} of {title}"
         self.worker: FunctionWorker | None = None
         self.error: str | None = None
-        self.status_label = QLabel(f"Looking for the COCO weights of {title}…")
+        self.status_label = QLabel(f"Looking for {self._what}…")
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail_label = QLabel("")
@@ -80,7 +85,7 @@ class DownloadDialog(QDialog):
         self.button.clicked.connect(self._on_button_clicked)
 
     def start(self) -> None:
-        worker = FunctionWorker(_download_job(self.arch), name=f"download {self.arch}")
+        worker = FunctionWorker(_download_job(self.arch, self.pretrained), name=f"download {self.arch}")
         worker.progressed.connect(self._on_worker_progressed)
         worker.returned.connect(self._on_worker_returned)
         worker.errored.connect(self._on_worker_errored)
@@ -95,7 +100,7 @@ class DownloadDialog(QDialog):
 
     @Slot(int, int, str)
     def _on_worker_progressed(self, done: int, total: int, _message: str) -> None:
-        self.status_label.setText(f"Downloading the COCO weights of {self.title}…")
+        self.status_label.setText(f"Downloading {self._what}…")
         if total > 0:
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(1000 * done / total))

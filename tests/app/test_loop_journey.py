@@ -85,7 +85,8 @@ def test_demo_review_train_and_use_the_new_model(qtbot: Any, make_window: Any, t
     summary = panel.findChild(object, "train_summary").text()
     assert f"4 train / 1 validation images, {sum(shown)} boxes" in summary, summary
     form = panel.options_form
-    assert form.options().start_from == "current" and "demo model" in form.start_from.currentText()
+    assert form.options().start_from == "auto"  # "Best available": on the demo project, the demo model
+    assert "Starts from: the current model (retinanet_mobilenet_v3_shapes.pt)" in form.start_choice.label.text()
     form.epochs.setValue(2)  # the only changes to the defaults: a shorter run for the test
     form.image_size.setValue(256)
     asked: list[str] = []

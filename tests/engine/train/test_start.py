@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import pytest
 
-import engine.start
 from engine.checkpoint import load_checkpoint
 from engine.cli import build_parser, main
 from engine.cli.train import build_config
 from engine.demo import demo_model_path
-from engine.start import PRETRAINED_MODEL_NAME, choose_start, head_start_model
+from engine.start import choose_start, head_start_model
 from engine.weights import cached_weights_path
 
 TINY = ["--epochs", "1", "--batch-size", "2", "--image-size", "64", "--threads", "1", "--warmup-steps", "1"]
-
-
-@pytest.fixture()
-def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty torch cache, offline, and a stand-in for the shipped procedural model (the demo model's copy)."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("RETINALAB_OFFLINE", "1")
-    path = tmp_path / "resources" / "models" / PRETRAINED_MODEL_NAME
-    path.parent.mkdir(parents=True)
-    shutil.copy(demo_model_path(), path)
-    monkeypatch.setattr(engine.start, "pretrained_model_path", lambda: path)
-    return path
 
 
 def _config(*flags: str):
@@ -37,18 +23,18 @@ def _config(*flags: str):
 
 
 def test_offline_with_nothing_cached_trains_from_the_procedural_model(
-        shipped: Path, tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        shipped_procedural: Path, tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
     assert main(["train", "--data", str(tiny_data), "--format", "coco", "--out", str(out), *TINY]) == 0
     first_line = capsys.readouterr().out.splitlines()[0]
     assert first_line.startswith("start: procedural pretrained model — ")
     assert "and no ImageNet or COCO weights in the cache (offline)" in first_line
     config = load_checkpoint(out / "last.pt").train_config
-    assert config["init_checkpoint"] == str(shipped) and config["pretrained"] == "none"
+    assert config["init_checkpoint"] == str(shipped_procedural) and config["pretrained"] == "none"
     assert config["optimizer"] == "sgd"  # fine-tuning recipe, as for --init
 
 
-def test_cached_imagenet_weights_come_first_and_none_means_scratch(shipped: Path) -> None:
+def test_cached_imagenet_weights_come_first_and_none_means_scratch(shipped_procedural: Path) -> None:
     imagenet = cached_weights_path("retinanet_mobilenet_v3_fpn", "imagenet")
     imagenet.parent.mkdir(parents=True)
     imagenet.write_bytes(b"stand-in")  # only its presence is looked at
@@ -59,7 +45,7 @@ def test_cached_imagenet_weights_come_first_and_none_means_scratch(shipped: Path
     assert (scratch.pretrained, scratch.init_checkpoint, scratch.optimizer) == ("none", None, "adamw")
 
 
-def test_coco_before_imagenet_and_no_procedural_model_for_resnet(shipped: Path) -> None:
+def test_coco_before_imagenet_and_no_procedural_model_for_resnet(shipped_procedural: Path) -> None:
     arch = "retinanet_resnet50_fpn"
     scratch = choose_start(arch)
     assert scratch.kind == "scratch" and "is for retinanet_mobilenet_v3_fpn only" in scratch.reason
@@ -70,13 +56,14 @@ def test_coco_before_imagenet_and_no_procedural_model_for_resnet(shipped: Path) 
     assert (choose_start(arch).kind, choose_start(arch).pretrained) == ("coco", "coco")
 
 
-def test_a_missing_procedural_model_means_scratch_and_says_so(shipped: Path) -> None:
-    shipped.unlink()
+def test_a_missing_procedural_model_means_scratch_and_says_so(shipped_procedural: Path) -> None:
+    shipped_procedural.unlink()
     choice = choose_start("retinanet_mobilenet_v3_fpn")
     assert choice.kind == "scratch" and "not installed" in choice.reason
 
 
-def test_the_current_model_comes_first_but_the_demo_model_only_on_shapes(shipped: Path, tmp_path: Path) -> None:
+def test_the_current_model_comes_first_but_the_demo_model_only_on_shapes(shipped_procedural: Path,
+                                                                        tmp_path: Path) -> None:
     own = tmp_path / "best.pt"
     assert choose_start("retinanet_mobilenet_v3_fpn", current_checkpoint=str(own)).init_checkpoint == str(own)
     coco = choose_start("retinanet_mobilenet_v3_fpn", current_coco_arch="retinanet_resnet50_fpn")
@@ -87,13 +74,14 @@ def test_the_current_model_comes_first_but_the_demo_model_only_on_shapes(shipped
     assert head_start_model(str(own), ["raccoon"]) == str(own)
 
 
-def test_a_new_class_gets_the_focal_loss_prior_when_starting_from_the_procedural_model(shipped: Path) -> None:
+def test_a_new_class_gets_the_focal_loss_prior_when_starting_from_the_procedural_model(
+        shipped_procedural: Path) -> None:
     import torch
 
     from engine.models import build_model
     from engine.train.checkpoints import CLS_BIAS, init_from_checkpoint
 
-    ckpt = load_checkpoint(shipped)
+    ckpt = load_checkpoint(shipped_procedural)
     known = ckpt.class_names[0]
     model = build_model(ckpt.arch, 2, image_size=64)
     assert init_from_checkpoint(model, ckpt, (known, "raccoon")) == 1
