@@ -159,6 +159,7 @@ def print_table(rows: list[dict[str, Any]], scratch_ap50: float | None) -> None:
           f"{'wall min':>8} {'CPU-min':>8} {'proc CPU':>8} {'reach ' + target + ' (ep, min)':>24} {'AP50 x rnd':>10}")
     for r in rows:
         reach = f"{r['reach_epoch']}, {r['reach_wall_min']:.1f}" if r["reach_epoch"] else "not reached"
+        reach = reach if scratch_ap50 is not None else "n/a"
         ratio = f"{r['AP50_x_random']:.2f}" if r["AP50_x_random"] is not None else "n/a"
         print(f"{r['start']:<12} {r['recipe']:<12} {r['AP']:>6.3f} {r['AP50']:>6.3f} {r['AP75']:>6.3f} "
               f"{r['best_AP50']:>9.3f} ({r['best_epoch']:>2}) {r['wall_min']:>8.1f} {r['cpu_min']:>8.1f} "
