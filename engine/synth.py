@@ -7,7 +7,8 @@ later shapes may occlude earlier ones, and an object's box is the tight box of i
 objects. Every image is drawn from its own generator seeded by ``(seed, index)``, so a dataset is
 deterministic for a seed and its first N images do not depend on how many are asked for. The
 output is ``DST/images/NNNNNN.jpg`` plus ``DST/annotations.json`` (COCO, boxes ``[x, y, w, h]`` in
-pixels, category ids 1..4 in the order of ``CLASS_NAMES``).
+pixels, category ids 1..4 in the order of ``CLASS_NAMES``). ``style="pretrain"`` writes the procedural
+pretraining images of ``engine.synth_pretrain`` instead (eight object families, natural-looking fields).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from engine.fsutil import write_text_atomic
+from engine.synth_pretrain import PRETRAIN_CLASS_NAMES, render_pretrain_image
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ ANNOTATIONS_FILE = "annotations.json"
 IMAGES_DIR = "images"
 _MIN_VISIBLE = 0.4  # objects less visible than this are removed from the labels
 _EMPTY_FRACTION = 0.1
+STYLES: tuple[str, ...] = ("shapes", "pretrain")
 
 
 def make_demo_dataset(
@@ -40,17 +43,22 @@ def make_demo_dataset(
     num_images: int,
     seed: int = 0,
     image_size: int = 256,
-    max_objects: int = 5,
+    max_objects: int | None = None,
     workers: int = 1,
+    style: str = "shapes",
 ) -> Path:
     """Write ``num_images`` synthetic images and their COCO annotations under ``dst``.
 
     ``image_size`` is the longer side in pixels (the shorter one varies between 75 % and 100 % of it).
     ``workers`` > 1 renders images in that many processes; every image has its own seed, so the
-    output is byte for byte the same as with one worker. Returns the path of
-    ``dst/annotations.json``. Raises ``ValueError`` for a non-positive count or an image size
-    under 32 pixels.
+    output is byte for byte the same as with one worker. ``style`` is ``"shapes"`` (the demo's four
+    classes, at most 5 objects an image unless ``max_objects`` says) or ``"pretrain"``
+    (``PRETRAIN_CLASS_NAMES``, at most 8). Returns the path of
+    ``dst/annotations.json``. Raises ``ValueError`` for a non-positive count, an image size under
+    32 pixels or an unknown style.
     """
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; choose one of: {', '.join(STYLES)}")
     if num_images < 1:
         raise ValueError(f"--images must be at least 1, got {num_images}")
     if image_size < 32:
@@ -58,7 +66,10 @@ def make_demo_dataset(
     root = Path(dst)
     (root / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
     images, annotations = [], []
-    job = functools.partial(_write_image, root, seed, image_size, max_objects)
+    names = CLASS_NAMES if style == "shapes" else PRETRAIN_CLASS_NAMES
+    if max_objects is None:
+        max_objects = 5 if style == "shapes" else 8
+    job = functools.partial(_write_image, root, seed, image_size, max_objects, style)
     if workers > 1 and num_images > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(job, range(num_images), chunksize=max(1, num_images // (8 * workers))))
@@ -70,16 +81,16 @@ def make_demo_dataset(
             annotations.append({
                 "id": len(annotations) + 1,
                 "image_id": index + 1,
-                "category_id": CLASS_NAMES.index(label) + 1,
+                "category_id": names.index(label) + 1,
                 "bbox": [x1, y1, x2 - x1, y2 - y1],
                 "area": (x2 - x1) * (y2 - y1),
                 "iscrowd": 0,
             })
     coco = {
-        "info": {"description": f"RetinaLab synthetic shapes, seed {seed}"},
+        "info": {"description": f"RetinaLab synthetic {style}, seed {seed}"},
         "images": images,
         "annotations": annotations,
-        "categories": [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(CLASS_NAMES)],
+        "categories": [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(names)],
     }
     path = root / ANNOTATIONS_FILE
     write_text_atomic(path, json.dumps(coco, indent=1))
@@ -88,11 +99,12 @@ def make_demo_dataset(
 
 
 def _write_image(
-    root: Path, seed: int, image_size: int, max_objects: int, index: int
+    root: Path, seed: int, image_size: int, max_objects: int, style: str, index: int
 ) -> tuple[str, int, int, list[tuple[str, tuple[float, float, float, float]]]]:
     """Render image ``index`` of the dataset, save it under ``root`` and return its record."""
     rng = np.random.default_rng([seed, index])
-    image, boxes = render_image(rng, image_size=image_size, max_objects=max_objects)
+    render = render_image if style == "shapes" else render_pretrain_image
+    image, boxes = render(rng, image_size=image_size, max_objects=max_objects)
     file_name = f"{IMAGES_DIR}/{index:06d}.jpg"
     image.save(root / file_name, quality=92)
     return file_name, image.width, image.height, boxes

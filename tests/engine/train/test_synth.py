@@ -67,3 +67,29 @@ def test_demo_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert len(list((tmp_path / "d" / "images").glob("*.jpg"))) == 3
     assert main(["demo-data", str(tmp_path / "e"), "--images", "0"]) == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_pretrain_style_is_deterministic_varied_and_valid(tmp_path: Path) -> None:
+    from engine.cli import main
+    from engine.synth_pretrain import PRETRAIN_CLASS_NAMES
+
+    assert main(["demo-data", str(tmp_path / "a"), "--style", "pretrain", "--images", "30", "--seed", "2",
+                 "--image-size", "96", "--workers", "2"]) == 0
+    make_demo_dataset(tmp_path / "b", num_images=30, seed=2, image_size=96, style="pretrain")
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    coco = json.loads((tmp_path / "a" / "annotations.json").read_text())
+    assert [c["name"] for c in coco["categories"]] == list(PRETRAIN_CLASS_NAMES)
+    by_image = {i["id"]: i for i in coco["images"]}
+    for a in coco["annotations"]:
+        img = by_image[a["image_id"]]
+        x, y, w, h = a["bbox"]
+        assert w >= 1 and h >= 1 and x >= 0 and y >= 0
+        assert x + w <= img["width"] and y + h <= img["height"]
+    assert len({a["category_id"] for a in coco["annotations"]}) >= 6  # most families appear in 30 images
+    widths = sorted(a["bbox"][2] for a in coco["annotations"])
+    assert widths[-1] > 5 * widths[0]  # small and large objects
+
+
+def test_unknown_style_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown style"):
+        make_demo_dataset(tmp_path, num_images=1, style="photos")
