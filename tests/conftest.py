@@ -15,15 +15,14 @@ os.environ.setdefault("RETINALAB_OFFLINE", "1")
 
 @pytest.fixture()
 def shipped_procedural(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Offline with an empty torch cache, and a stand-in for the shipped procedurally pretrained model
-    (a copy of the demo model: same format and arch) at ``engine.start.pretrained_model_path()``."""
+    """Offline with an empty torch cache, and a copy of the shipped procedurally pretrained model at
+    ``engine.start.pretrained_model_path()`` (tests may delete or replace the copy)."""
     import engine.start
-    from engine.demo import demo_model_path
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("RETINALAB_OFFLINE", "1")
     path = tmp_path / "resources" / "models" / engine.start.PRETRAINED_MODEL_NAME
     path.parent.mkdir(parents=True)
-    shutil.copy(demo_model_path(), path)
+    shutil.copy(engine.start.pretrained_model_path(), path)
     monkeypatch.setattr(engine.start, "pretrained_model_path", lambda: path)
     return path

@@ -18,6 +18,9 @@ import pytest
 
 import engine
 from engine.demo import DEMO_MODEL_NAME
+from engine.start import PRETRAINED_MODEL_NAME
+
+PROCEDURAL_CARD = "MODEL_CARD_procedural.md"
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = ("setup.py", "pyproject.toml", "README.md", "app", "engine", "resources")
@@ -46,7 +49,8 @@ def test_the_wheel_holds_the_demo_model_class_lists_and_card_but_not_the_readme_
     names = set(zipfile.ZipFile(wheel).namelist())
     data = "engine/resource_files/"
     assert {f"{data}models/{DEMO_MODEL_NAME}", f"{data}models/MODEL_CARD.md", f"{data}coco_names.txt",
-            f"{data}coco_names_91.txt"} <= names
+            f"{data}coco_names_91.txt", f"{data}models/{PRETRAINED_MODEL_NAME}",
+            f"{data}models/{PROCEDURAL_CARD}"} <= names
     shipped = zipfile.ZipFile(wheel).read(f"{data}models/{DEMO_MODEL_NAME}")
     assert shipped == (REPO / "resources" / "models" / DEMO_MODEL_NAME).read_bytes()
     assert not [n for n in names if "screenshots" in n]
@@ -75,7 +79,7 @@ def test_resources_are_found_from_the_zipped_wheel_without_the_checkout(wheel: P
     assert found["engine"].startswith(str(wheel))
     assert found["size"] == (REPO / "resources" / "models" / DEMO_MODEL_NAME).stat().st_size
     assert not found["model"].startswith(str(REPO))
-    assert found["models"] == ["MODEL_CARD.md", DEMO_MODEL_NAME]
+    assert found["models"] == sorted(["MODEL_CARD.md", PROCEDURAL_CARD, DEMO_MODEL_NAME, PRETRAINED_MODEL_NAME])
     assert found["coco"] == ["person", "bicycle"]
 
 
