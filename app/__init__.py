@@ -1,1 +1,4 @@
-"""RetinaLab's desktop app (PySide6): views, the document model with undo, and workers over ``engine``."""
+"""RetinaLab's desktop app (PySide6): views, the document model with undo, and workers over ``engine``.
+
+The map of the packages, the contracts and the threading rules: ``docs/architecture.md``.
+"""
