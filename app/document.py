@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QImage, QUndoStack
 
 from app import commands, review_step
 from app.edits import BoxEdits
@@ -64,6 +64,7 @@ class Document(QObject, BoxEdits):
         self.project: Project | None = None
         self.record: ImageRecord | None = None
         self.pixels: np.ndarray | None = None
+        self.display_image: QImage | None = None  # ``pixels`` converted for the screen off the GUI thread
         self.error: str | None = None
         self.score_thresh: float = DEFAULT_SCORE_THRESH
         self._boxes: dict[int, Box] = {}
@@ -79,11 +80,13 @@ class Document(QObject, BoxEdits):
         self._reload_classes()
         self.set_image(None, None, [])
 
-    def set_image(self, record: ImageRecord | None, pixels: np.ndarray | None,
-                  boxes: Sequence[Box], error: str | None = None) -> None:
+    def set_image(self, record: ImageRecord | None, pixels: np.ndarray | None, boxes: Sequence[Box],
+                  error: str | None = None, *, display: QImage | None = None) -> None:
         """Show ``record`` with its decoded ``pixels`` (H, W, 3) uint8 RGB and stored ``boxes``.
 
         ``error`` (with ``pixels`` None) says why the image is unreadable; the canvas shows it.
+        ``display`` is ``pixels`` already converted for the screen by the image loader; without it the
+        canvas converts them itself.
         The undo stack is per image: it is cleared here, except that a review just made on the image
         being left stays undoable (Space reviews and moves on; see ``app.review_step``).
         """
@@ -91,6 +94,7 @@ class Document(QObject, BoxEdits):
         self.undo_stack.clear()
         self.record = record
         self.pixels = pixels
+        self.display_image = display
         self.error = error
         self._boxes = {int(b.id): b for b in boxes if b.id is not None}
         self._selected = []
@@ -208,7 +212,8 @@ class Document(QObject, BoxEdits):
         class deleted or merged, Detect All adding classes."""
         self._reload_classes()
         if boxes and self.project is not None and self.record is not None:
-            self.set_image(self.record, self.pixels, self.project.boxes(self.record), self.error)
+            self.set_image(self.record, self.pixels, self.project.boxes(self.record), self.error,
+                           display=self.display_image)
 
     def _reload_classes(self) -> None:
         if self.project is not None:

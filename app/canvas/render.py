@@ -107,20 +107,19 @@ def tag_pixmap(text: str, colour: str) -> QPixmap:
     return pixmap
 
 
-# Display images a decoder thread already converted to QImage (RGB32), keyed by id(pixels); the entry
-# holds the array itself so an id is never mistaken. Filled and emptied by app.workers.image_loader
-# (its bounded cache), so converting a 12 MP image costs ~5 ms on the GUI thread instead of ~100 ms.
-PREPARED_IMAGES: dict[int, tuple[np.ndarray, QImage]] = {}
-
-
-def pixmap_from_rgb(pixels: np.ndarray) -> QPixmap:
-    """A QPixmap of an (H, W, 3) uint8 RGB array (copied; the array may be freed afterwards)."""
-    prepared = PREPARED_IMAGES.get(id(pixels))
-    if prepared is not None and prepared[0] is pixels:
-        return QPixmap.fromImage(prepared[1])
+def qimage_from_rgb(pixels: np.ndarray) -> QImage:
+    """An (H, W, 3) uint8 RGB array as a QImage in the format a QPixmap is made from without another
+    conversion (RGB32; copied, so the array may be freed afterwards). QImage is reentrant: the image
+    loader calls this on its own thread and hands the result to the canvas with the pixels, so showing
+    a 12 MP image costs ~5 ms on the GUI thread instead of ~100 ms."""
     import numpy as np  # not at import time: the window paints before numpy has loaded
 
     rgb = np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
     h, w = rgb.shape[:2]
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(image.copy())
+    return image.convertToFormat(QImage.Format.Format_RGB32)
+
+
+def pixmap_from_rgb(pixels: np.ndarray) -> QPixmap:
+    """A QPixmap of an (H, W, 3) uint8 RGB array, converted here (on the calling thread)."""
+    return QPixmap.fromImage(qimage_from_rgb(pixels))

@@ -96,14 +96,17 @@ class CanvasScene(QGraphicsScene):
         return self.boxes_shown and self.document.is_visible(box)
 
     def _set_pixmap(self) -> None:
-        pixels = self.document.pixels
+        pixels, display = self.document.pixels, self.document.display_image
         if pixels is not None and (self.brightness or self.contrast != 1.0):
             import numpy as np  # not at import: the window paints before numpy is loaded
 
             lut = np.clip((np.arange(256, dtype=np.float32) - 128.0) * self.contrast + 128.0 + self.brightness,
                           0, 255).astype(np.uint8)
-            pixels = lut[pixels]
-        self._pixmap = render.pixmap_from_rgb(pixels) if pixels is not None else QPixmap()
+            self._pixmap = render.pixmap_from_rgb(lut[pixels])
+        elif display is not None:  # converted by the image loader, off this thread
+            self._pixmap = QPixmap.fromImage(display)
+        else:
+            self._pixmap = render.pixmap_from_rgb(pixels) if pixels is not None else QPixmap()
 
     def set_tag_scale(self, scale: float) -> None:
         """Tags keep their screen size: the view calls this with 1 / zoom when the zoom changes."""

@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.widgets.file_list import FileListDock
-from app.workers.image_loader import Decoded, ImageLoader
+from app.workers.image_loader import Decoded, ImageLoader, LoadedImage
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +126,13 @@ class Navigator(QObject):
     def _present(self, image_id: int, decoded: Decoded) -> None:
         record = self._project.image(image_id)
         boxes = self._project.boxes(record)
-        if not isinstance(decoded, str):  # pixels
-            self._document.set_image(record, decoded, boxes)
+        if isinstance(decoded, LoadedImage):
+            self._document.set_image(record, decoded.pixels, boxes, display=decoded.display)
             self._file_list.set_unreadable(image_id, None)
+            h, w = decoded.pixels.shape[:2]
             if record.width is None and not self._project.read_only:
-                h, w = decoded.shape[:2]
                 self._project.set_image_size(image_id, w, h)
-            self.message.emit(f"{record.path}  {decoded.shape[1]}×{decoded.shape[0]}")
+            self.message.emit(f"{record.path}  {w}×{h}")
         else:
             self._document.set_image(record, None, boxes, error=decoded)
             self._file_list.set_unreadable(image_id, decoded)
@@ -142,10 +142,10 @@ class Navigator(QObject):
 
     # --- slots ------------------------------------------------------------------------------
     @Slot(int, int, object, str)
-    def _on_loader_loaded(self, image_id: int, generation: int, pixels: object, error: str) -> None:
+    def _on_loader_loaded(self, image_id: int, generation: int, image: LoadedImage | None, error: str) -> None:
         if image_id != self.current_id or generation != self.generation:
             return  # the user has moved on
-        self._present(image_id, pixels if pixels is not None else error)
+        self._present(image_id, image if image is not None else error)
 
     @Slot(int)
     def _on_file_list_image_activated(self, image_id: int) -> None:

@@ -5,7 +5,8 @@ The GUI asks for one image at a time (``request``) and names the neighbours to d
 always serves the wanted image first, then the prefetch list. A decoded image (or the reason it is
 unreadable) goes into the cache; the GUI reads the cache synchronously (``cached``), which is a dict
 lookup, so a prefetched neighbour is shown without waiting for any thread. Results are tagged with
-the request's generation so the GUI can drop an image the user has already left.
+the request's generation so the GUI can drop an image the user has already left. The loader also
+converts each image for the screen (``LoadedImage.display``), so the GUI thread never converts pixels.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence, Union
 
@@ -22,11 +24,22 @@ from app.workers.base import describe_error
 
 if TYPE_CHECKING:
     import numpy as np
+    from PySide6.QtGui import QImage
 
 log = logging.getLogger(__name__)
 
-# (H, W, 3) uint8 RGB pixels, or the one-line reason the image cannot be shown.
-Decoded = Union["np.ndarray", str]
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded image: ``pixels`` (H, W, 3) uint8 RGB, and ``display``, the same pixels already
+    converted on the loader's thread to the QImage a QPixmap is made from (``render.qimage_from_rgb``)."""
+
+    pixels: np.ndarray
+    display: QImage
+
+
+# A loaded image, or the one-line reason the image cannot be shown.
+Decoded = Union[LoadedImage, str]
 LoadFn = Callable[[Path], "np.ndarray"]
 
 
@@ -36,32 +49,17 @@ def _default_load(path: Path) -> np.ndarray:
     return load_image(path)
 
 
-def _prepare_display_image(pixels: np.ndarray) -> None:
-    """Convert to the QImage format a QPixmap uses (RGB32) here, off the GUI thread (QImage is
-    reentrant); the canvas picks it up by the array's identity (``render.PREPARED_IMAGES``)."""
-    from PySide6.QtGui import QImage
+def _load_for_display(load: LoadFn, path: Path) -> LoadedImage:
+    from app.canvas.render import qimage_from_rgb
 
-    from app.canvas.render import PREPARED_IMAGES
-
-    import numpy as np  # on the loader thread, after the window has painted
-
-    rgb = np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
-    h, w = rgb.shape[:2]
-    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    PREPARED_IMAGES[id(pixels)] = (pixels, image.convertToFormat(QImage.Format.Format_RGB32))
-
-
-def _forget_display_image(decoded: "Decoded") -> None:
-    from app.canvas.render import PREPARED_IMAGES
-
-    if not isinstance(decoded, str):
-        PREPARED_IMAGES.pop(id(decoded), None)
+    pixels = load(path)
+    return LoadedImage(pixels, qimage_from_rgb(pixels))
 
 
 class ImageLoader(QObject):
     """Long-lived worker: start it with ``WorkerPool.start_service``."""
 
-    loaded = Signal(int, int, object, str)  # image_id, generation, pixels or None, error ("" if none)
+    loaded = Signal(int, int, object, str)  # image_id, generation, LoadedImage or None, error ("" if none)
     _woken = Signal()
 
     def __init__(self, load_fn: LoadFn | None = None, cache_size: int = 6) -> None:
@@ -78,7 +76,7 @@ class ImageLoader(QObject):
 
     # --- GUI thread -------------------------------------------------------------------------
     def cached(self, image_id: int) -> Decoded | None:
-        """Pixels or error string if already decoded (marks it recently used), else None."""
+        """The loaded image or error string if already decoded (marks it recently used), else None."""
         with self._lock:
             hit = self._cache.get(image_id)
             if hit is not None:
@@ -100,13 +98,10 @@ class ImageLoader(QObject):
     def forget(self, image_id: int | None = None) -> None:
         """Drop one cached image (or all), e.g. after the project changed."""
         with self._lock:
-            dropped = list(self._cache.values()) if image_id is None else [self._cache.get(image_id)]
             if image_id is None:
                 self._cache.clear()
             else:
                 self._cache.pop(image_id, None)
-        for decoded in dropped:
-            _forget_display_image(decoded)
 
     def abort(self) -> None:
         self._stop.set()
@@ -141,18 +136,14 @@ class ImageLoader(QObject):
                 return
             image_id, path, generation = job
             try:
-                decoded: Decoded = self._load(path)
-                _prepare_display_image(decoded)
+                decoded: Decoded = _load_for_display(self._load, path)
             except Exception as exc:  # an unreadable image is a result, not a crash
                 decoded = describe_error(exc)
                 log.info("cannot show %s: %s", path, decoded)
-            evicted = []
             with self._lock:
                 self._cache[image_id] = decoded
                 self._cache.move_to_end(image_id)
                 while len(self._cache) > self._cache_size:
-                    evicted.append(self._cache.popitem(last=False)[1])
-            for old in evicted:
-                _forget_display_image(old)
+                    self._cache.popitem(last=False)
             if generation is not None:
                 self._emit(image_id, generation, decoded)

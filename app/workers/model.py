@@ -17,14 +17,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.workers.base import describe_error
-
-if TYPE_CHECKING:
-    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +185,3 @@ def store_uncertainty(project: Any, image_id: int, detections: Sequence[Any], de
                           rejected=project.rejected_boxes(image_id), reviewed=record.status == "reviewed")
     project.set_uncertainty(image_id, u)
     return u
-
-
-def as_model_input(pixels: np.ndarray | None, path: Path) -> object:
-    """Prefer the already decoded pixels; fall back to the file."""
-    return pixels if pixels is not None else str(path)
