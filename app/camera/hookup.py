@@ -10,27 +10,51 @@ pool awaits the camera's workers when it closes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Slot
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QMenu
 
 from app.camera import CameraActions, CameraDock, install_camera
+
+if TYPE_CHECKING:
+    from app.controllers.model import ModelController
+    from app.controllers.navigator import Navigator
+    from app.controllers.project import ProjectController
+    from app.document import Document
+    from app.widgets.file_list import FileListDock
+    from app.workers.base import WorkerPool
+    from app.workers.model import Predictor
+    from engine.project import Project
+
+
+class CameraWindow(Protocol):
+    """What the camera dock uses of the main window (a ``QMainWindow``) it is attached to."""
+
+    projects: ProjectController
+    file_list: FileListDock
+    document: Document
+    navigator: Navigator
+    models: ModelController
+    pool: WorkerPool
+
+    def raise_(self) -> None: ...
 
 
 class MainWindowBridge(QObject):
     """GUI-thread slots that bring camera captures into the main window's file list and canvas."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: CameraWindow) -> None:
         super().__init__(window)
         self._window = window
 
-    def project(self) -> Any:
+    def project(self) -> Project | None:
         return self._window.projects.project
 
-    def detector(self) -> Any:
+    def detector(self) -> Predictor | None:
         """The loaded detector or None; called on the live-detection thread (a plain attribute read)."""
-        return getattr(self._window.models.worker, "detector", None)
+        return self._window.models.worker.detector
 
     @Slot(int)
     def open_grabbed(self, image_id: int) -> None:
@@ -42,19 +66,17 @@ class MainWindowBridge(QObject):
         window.navigator.show_image(image_id)
         window.raise_()
 
-    @Slot(int, int)
-    def colour(self, label: str) -> Any:
-        from PySide6.QtGui import QColor
-
+    def colour(self, label: str) -> QColor:
         return QColor(self._window.document.class_colour(label))
 
+    @Slot(int, int)
     def list_added(self, written: int, added: int) -> None:
         project = self.project()
         if project is not None and added:
             self._window.file_list.set_records(project.images())
 
 
-def install_camera_in_main_window(window: Any, menu: QMenu | None = None) -> tuple[CameraDock, CameraActions]:
+def install_camera_in_main_window(window: CameraWindow, menu: QMenu | None = None) -> tuple[CameraDock, CameraActions]:
     """Install the camera dock and menu (into ``menu`` when given) in RetinaLab's MainWindow, its
     workers started through the window's pool."""
     bridge = MainWindowBridge(window)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -24,6 +24,11 @@ from app.workers.model import DetectorFactory, ModelInfo, ModelSpec, ModelWorker
 from app.workers.tasks import onnx_export_worker
 from engine.demo import demo_model_path
 from engine.resources import resource_path
+
+if TYPE_CHECKING:
+    from app.document import Document
+    from engine.project import Project
+    from engine.types import Detection
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,7 @@ class ModelController(QObject):
     _detect_requested = Signal(int, int, object)
     _detect_all_requested = Signal(object, object)
 
-    def __init__(self, pool: WorkerPool, document: Any, navigator: Navigator, file_list: FileListDock,
+    def __init__(self, pool: WorkerPool, document: Document, navigator: Navigator, file_list: FileListDock,
                  factory: DetectorFactory | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = pool
@@ -156,7 +161,7 @@ class ModelController(QObject):
         self.message.emit(f"Detecting on {doc.record.path}…")
         return True
 
-    def detect_all(self, project: Any) -> int:
+    def detect_all(self, project: Project | None) -> int:
         """Auto-label every image not yet reviewed; returns how many were queued."""
         if self.info is None or project is None or self.batch_running:
             if self.info is None:
@@ -215,14 +220,14 @@ class ModelController(QObject):
         )
 
     @Slot(int, int, object)
-    def _on_worker_detections_ready(self, image_id: int, generation: int, detections: list) -> None:
+    def _on_worker_detections_ready(self, image_id: int, generation: int, detections: list[Detection]) -> None:
         if not self._is_current(image_id, generation):
             self.dropped += 1
             log.debug("dropped stale detections for image %d (generation %d)", image_id, generation)
             return
         self._document.set_predictions(detections)
         self._store_uncertainty(image_id, detections)
-        self._last_detections = (image_id, [getattr(d, "score", None) or 0.0 for d in detections])
+        self._last_detections = (image_id, [d.score for d in detections])
         self._say_detections()
         self.detections_shown.emit(image_id, len(detections))
 
@@ -242,7 +247,7 @@ class ModelController(QObject):
     def _store_uncertainty(self, image_id: int, detections: list) -> None:
         """The shown image's uncertainty after a pass (a few boxes of arithmetic and one small write)."""
         doc, project = self._document, self._document.project
-        if project is None or getattr(project, "read_only", False):
+        if project is None or project.read_only:
             return
         from app.workers.model import store_uncertainty
 

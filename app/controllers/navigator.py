@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.widgets.file_list import FileListDock
 from app.workers.image_loader import Decoded, ImageLoader, LoadedImage
+
+if TYPE_CHECKING:
+    from app.document import Document
+    from engine.project import Project
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +33,13 @@ class Navigator(QObject):
     image_shown = Signal(int)  # image id now in the Document (pixels or placeholder)
     message = Signal(str)
 
-    def __init__(self, document: Any, file_list: FileListDock, loader: ImageLoader,
+    def __init__(self, document: Document, file_list: FileListDock, loader: ImageLoader,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._document = document
         self._file_list = file_list
         self._loader = loader
-        self._project: Any = None
+        self._project: Project | None = None
         self.current_id: int | None = None
         self.generation = 0
         self.last_show_ms: float | None = None  # request -> Document.set_image, for the bench
@@ -42,7 +47,7 @@ class Navigator(QObject):
         loader.loaded.connect(self._on_loader_loaded)
         file_list.image_activated.connect(self._on_file_list_image_activated)
 
-    def set_project(self, project: Any) -> None:
+    def set_project(self, project: Project | None) -> None:
         self._project = project
         self.current_id = None
         self.generation += 1
@@ -120,7 +125,7 @@ class Navigator(QObject):
         behind = ids[max(0, i - PREFETCH_BEHIND) : i][::-1]
         return ahead[:1] + behind + ahead[1:]
 
-    def _path(self, image_id: int) -> Any:
+    def _path(self, image_id: int) -> Path:
         return self._project.folder / self._file_list.model.path(image_id)
 
     def _present(self, image_id: int, decoded: Decoded) -> None:

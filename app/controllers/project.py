@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -20,6 +20,10 @@ from app.text import plural
 from app.widgets.file_list import FileListDock
 from app.workers.base import WorkerPool
 from app.workers.tasks import SORT_SETTING, OpenedProject, export_worker, import_worker, open_project_worker
+
+if TYPE_CHECKING:
+    from app.document import Document
+    from engine.project import ExportReport, ImportReport, Project
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +37,14 @@ class ProjectController(QObject):
     message = Signal(str)
     busy_changed = Signal(bool)
 
-    def __init__(self, pool: WorkerPool, document: Any, file_list: FileListDock, navigator: Navigator,
+    def __init__(self, pool: WorkerPool, document: Document, file_list: FileListDock, navigator: Navigator,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = pool
         self._document = document
         self._file_list = file_list
         self._navigator = navigator
-        self.project: Any = None
+        self.project: Project | None = None
         self.opening: Path | None = None
         file_list.sort_order_changed.connect(self._on_file_list_sort_order_changed)
 
@@ -132,8 +136,8 @@ class ProjectController(QObject):
         return True
 
     @Slot(object)
-    def _on_export_returned(self, report: Any) -> None:
-        predictions = getattr(report, "num_predictions", 0)
+    def _on_export_returned(self, report: ExportReport) -> None:
+        predictions = report.num_predictions
         also = f" and {plural(predictions, 'prediction')}" if predictions else ""
         self.message.emit(f"Exported {plural(report.num_images, 'image')}, {plural(report.num_boxes, 'label')}{also} "
                           f"to {report.dst}")
@@ -145,7 +149,7 @@ class ProjectController(QObject):
         self.task_failed.emit("export", message)
 
     @Slot(object)
-    def _on_import_returned(self, report: Any) -> None:
+    def _on_import_returned(self, report: ImportReport) -> None:
         if self.project is not None:
             self._file_list.set_records(self.project.images())
             self._document.set_project(self.project)  # reloads the classes the import added

@@ -8,25 +8,22 @@ ordinary undoable edits; ``dock`` is the view.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu
 
-from app.review.controller import ReviewController
+from app.review.controller import ReviewController, ReviewWindow
 from app.review.dock import ReviewDock
 
 
 SHOW_SHORTCUT = "Ctrl+Shift+L"
 
 
-def install_review(window: Any, model_menu: Any = None) -> ReviewController:
+def install_review(window: ReviewWindow, model_menu: QMenu) -> ReviewController:
     dock = ReviewDock(window)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    box_list = getattr(window, "box_list", None)
-    if box_list is not None:
-        window.tabifyDockWidget(box_list, dock)
-        box_list.raise_()
+    window.tabifyDockWidget(window.box_list, dock)
+    window.box_list.raise_()
     controller = ReviewController(window, dock)
     controller.message.connect(window.status.show_message)
     show = QAction("&Review Labels (find label errors)", window)
@@ -35,8 +32,7 @@ def install_review(window: Any, model_menu: Any = None) -> ReviewController:
     window.addAction(show)
     show.triggered.connect(dock.show)
     show.triggered.connect(dock.raise_)  # in front of the box list it is tabbed with
-    if model_menu is not None:
-        model_menu.addSeparator()
-        model_menu.addAction(show)
-        model_menu.addAction(controller.fix_action)
+    model_menu.addSeparator()
+    model_menu.addAction(show)
+    model_menu.addAction(controller.fix_action)
     return controller

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
@@ -25,11 +25,43 @@ from app.workers.base import Cancelled, FunctionWorker, ProgressFn, StopFn
 from engine.types import Box
 
 if TYPE_CHECKING:  # engine.review is imported by the first run, off the GUI thread
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDockWidget
+
+    from app.controllers.model import ModelController
+    from app.controllers.navigator import Navigator
+    from app.controllers.project import ProjectController
+    from app.document import Document
+    from app.widgets.box_list import BoxListDock
+    from app.widgets.file_list import FileListDock
+    from app.widgets.status import StatusBarView
+    from app.workers.base import WorkerPool
+    from app.workers.model import Predictor
+    from engine.project import Project
     from engine.review import Finding
 
 log = logging.getLogger(__name__)
 
 FIX_SHORTCUT = "X"
+
+
+class ReviewWindow(Protocol):
+    """What the Review dock uses of the main window (a ``QMainWindow``) it is installed into."""
+
+    document: Document
+    navigator: Navigator
+    models: ModelController
+    projects: ProjectController
+    file_list: FileListDock
+    box_list: BoxListDock
+    status: StatusBarView
+    pool: WorkerPool
+
+    def addAction(self, action: QAction) -> None: ...  # noqa: N802 - Qt's names
+
+    def addDockWidget(self, area: Qt.DockWidgetArea, dock: QDockWidget) -> None: ...  # noqa: N802
+
+    def tabifyDockWidget(self, first: QDockWidget, second: QDockWidget) -> None: ...  # noqa: N802
 
 
 @dataclass(frozen=True)
@@ -42,7 +74,7 @@ class ReviewResult:
     uncertainties: tuple[tuple[int, float], ...] = ()  # (image id, uncertainty) stored on the way
 
 
-def review_project(project: Any, detector: Any, checkpoint: str | None, decision_thresh: float,
+def review_project(project: Project, detector: Predictor, checkpoint: str | None, decision_thresh: float,
                    report: ProgressFn, should_stop: StopFn) -> ReviewResult:
     """The worker's job; see the module docstring."""
     from app.workers.model import DETECT_SCORE_THRESH, store_uncertainty
@@ -78,7 +110,7 @@ class ReviewController(QObject):
     fix_applied = Signal(object)  # Finding
     message = Signal(str)
 
-    def __init__(self, window: Any, dock: ReviewDock) -> None:
+    def __init__(self, window: ReviewWindow, dock: ReviewDock) -> None:
         super().__init__(window)
         self._window = window
         self.dock = dock

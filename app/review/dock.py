@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
@@ -51,7 +52,7 @@ TRAINED_ON_NOTE = (
 class FindingsModel(QAbstractTableModel):
     """The findings of the last run; ``trained`` holds the image ids the model was trained on."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._findings: list[Finding] = []
         self._trained: set[int] = set()
@@ -107,7 +108,7 @@ class FindingsModel(QAbstractTableModel):
 class KindFilterProxy(QSortFilterProxyModel):
     """Shows one kind of finding, or all."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.kind = "all"
 

@@ -17,11 +17,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol, Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.workers.base import describe_error
+
+if TYPE_CHECKING:
+    from engine.types import Detection
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +56,20 @@ class ModelInfo:
     backend: str = ""  # what runs the network, for people: "ONNX Runtime" or "PyTorch"
 
 
-DetectorFactory = Callable[[ModelSpec], Any]  # returns an object with predict() and class_names
+class Predictor(Protocol):
+    """What the app uses of a loaded detector (``engine.infer.Detector``, its ONNX Runtime twin, a
+    test's fake); ``arch``, ``device`` and ``backend_name`` are shown when a detector has them."""
+
+    class_names: Sequence[str]
+
+    def predict(self, images: Sequence[Any], score_thresh: float = ...,
+                batch_size: int = ...) -> list[list[Detection]]: ...
 
 
-def default_detector_factory(spec: ModelSpec) -> Any:
+DetectorFactory = Callable[[ModelSpec], Predictor]
+
+
+def default_detector_factory(spec: ModelSpec) -> Predictor:
     from engine.infer import Detector  # imports torch: only ever on the model thread
 
     # backend "auto": ONNX Runtime on the CPU (a .pt is exported in memory; bench/infer.py: ~2x faster)
@@ -81,7 +94,7 @@ class ModelWorker(QObject):
         super().__init__()
         self.name = "ModelWorker"
         self._factory = factory or default_detector_factory
-        self._detector: Any = None
+        self._detector: Predictor | None = None
         self._model_id: int | None = None
         self._closing = threading.Event()
         self._batch_stop = threading.Event()
@@ -93,7 +106,7 @@ class ModelWorker(QObject):
         return self._detector is not None
 
     @property
-    def detector(self) -> Any:
+    def detector(self) -> Predictor | None:
         """The loaded detector or None; any thread may read it (the camera's live view does)."""
         return self._detector
 
@@ -121,7 +134,7 @@ class ModelWorker(QObject):
         info = ModelInfo(
             title=spec.display_name,
             arch=str(getattr(detector, "arch", "")),
-            num_classes=len(getattr(detector, "class_names", ())),
+            num_classes=len(detector.class_names),
             device=str(getattr(detector, "device", "cpu")),
             load_s=time.perf_counter() - started,
             backend=str(getattr(detector, "backend_name", "")),
