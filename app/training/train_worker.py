@@ -154,12 +154,11 @@ class TrainWorker(Worker):
         """Imports torch here (worker thread), applies the thread cap, checks the device."""
         import torch
 
+        from engine.device import resolve_device
+
         config = self.job.config
         torch.set_num_threads(config.num_threads or default_num_threads())
-        if config.device == "cuda" and not torch.cuda.is_available():
-            raise RetinaLabError(
-                "CUDA was chosen but no GPU is available on this machine: choose 'auto' or 'cpu'."
-            )
+        resolve_device(config.device)  # the engine's one device rule: a clear ModelError before any work
         if self.job.train is not None and self.job.val is not None:
             from app.training.data_selection import write_coco_snapshot
 
