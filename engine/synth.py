@@ -25,14 +25,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from engine.fsutil import write_text_atomic
-from engine.synth_pretrain import PRETRAIN_CLASS_NAMES, render_pretrain_image
+from engine.synth_pretrain import PRETRAIN_CLASS_NAMES, render_pretrain_image, visible_boxes
 
 logger = logging.getLogger(__name__)
 
 CLASS_NAMES: tuple[str, ...] = ("circle", "square", "triangle", "star")
 ANNOTATIONS_FILE = "annotations.json"
 IMAGES_DIR = "images"
-_MIN_VISIBLE = 0.4  # objects less visible than this are removed from the labels
 _EMPTY_FRACTION = 0.1
 STYLES: tuple[str, ...] = ("shapes", "pretrain")
 
@@ -144,14 +143,7 @@ def render_image(
     image = image.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.0, 0.8))))
     pixels = np.asarray(image).astype(np.int16)
     pixels += rng.normal(0, rng.uniform(2, 8), size=pixels.shape).astype(np.int16)
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    boxes = []
-    for k, label in enumerate(labels):
-        ys, xs = np.nonzero(owner == k)
-        if len(xs) < _MIN_VISIBLE * full_areas[k] or len(xs) < 16:
-            continue
-        boxes.append((label, (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))))
-    return image, boxes
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)), visible_boxes(owner, labels, full_areas)
 
 
 def _shape_points(

@@ -62,14 +62,19 @@ def render_pretrain_image(
             pixels = np.where(occluders[..., None], _texture(rng, height, width), pixels)
             owner[occluders] = -1
     pixels = _lines(rng, pixels, int(rng.integers(0, 4)))
-    image = Image.fromarray(_finish(rng, pixels))
+    return Image.fromarray(_finish(rng, pixels)), visible_boxes(owner, labels, full_areas)
+
+
+def visible_boxes(owner: np.ndarray, labels: list[str], full_areas: list[int]) -> Boxes:
+    """The tight box of each object's visible pixels (``owner`` holds the object index per pixel),
+    leaving out objects under 40 % visible or under 16 pixels."""
     boxes: Boxes = []
     for k, label in enumerate(labels):
         ys, xs = np.nonzero(owner == k)
         if len(xs) < _MIN_VISIBLE * full_areas[k] or len(xs) < 16:
             continue
         boxes.append((label, (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))))
-    return image, boxes
+    return boxes
 
 
 # -- fields and textures (float32 HxWx3 in 0..255) -------------------------------------------------

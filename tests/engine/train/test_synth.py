@@ -19,6 +19,18 @@ def _digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+def _assert_boxes_inside_their_images(coco: dict, root: Path) -> dict:
+    """Every box at least 1 px, inside its image, whose file exists; returns images by id."""
+    by_image = {i["id"]: i for i in coco["images"]}
+    for a in coco["annotations"]:
+        img = by_image[a["image_id"]]
+        x, y, w, h = a["bbox"]
+        assert w >= 1 and h >= 1 and x >= 0 and y >= 0
+        assert x + w <= img["width"] and y + h <= img["height"]
+        assert (root / img["file_name"]).is_file()
+    return by_image
+
+
 def test_same_seed_same_bytes_other_seed_other_images(tmp_path: Path) -> None:
     make_demo_dataset(tmp_path / "a", num_images=4, seed=3, image_size=96)
     make_demo_dataset(tmp_path / "b", num_images=4, seed=3, image_size=96)
@@ -40,13 +52,7 @@ def test_coco_file_is_consistent_and_varied(tmp_path: Path) -> None:
     assert len(coco["images"]) == 40
     sizes = {(i["width"], i["height"]) for i in coco["images"]}
     assert len(sizes) > 1 and all(max(s) == 128 for s in sizes)
-    by_image = {i["id"]: i for i in coco["images"]}
-    for a in coco["annotations"]:
-        img = by_image[a["image_id"]]
-        x, y, w, h = a["bbox"]
-        assert w >= 1 and h >= 1 and x >= 0 and y >= 0
-        assert x + w <= img["width"] and y + h <= img["height"]
-        assert (tmp_path / img["file_name"]).is_file()
+    by_image = _assert_boxes_inside_their_images(coco, tmp_path)
     used = {a["category_id"] for a in coco["annotations"]}
     assert used == {1, 2, 3, 4}
     with_boxes = {a["image_id"] for a in coco["annotations"]}
@@ -79,12 +85,7 @@ def test_pretrain_style_is_deterministic_varied_and_valid(tmp_path: Path) -> Non
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     coco = json.loads((tmp_path / "a" / "annotations.json").read_text())
     assert [c["name"] for c in coco["categories"]] == list(PRETRAIN_CLASS_NAMES)
-    by_image = {i["id"]: i for i in coco["images"]}
-    for a in coco["annotations"]:
-        img = by_image[a["image_id"]]
-        x, y, w, h = a["bbox"]
-        assert w >= 1 and h >= 1 and x >= 0 and y >= 0
-        assert x + w <= img["width"] and y + h <= img["height"]
+    _assert_boxes_inside_their_images(coco, tmp_path / "a")
     assert len({a["category_id"] for a in coco["annotations"]}) >= 6  # most families appear in 30 images
     widths = sorted(a["bbox"][2] for a in coco["annotations"])
     assert widths[-1] > 5 * widths[0]  # small and large objects
