@@ -7,8 +7,9 @@ photos after every epoch (COCO AP, AP50, AP75, ``engine.evaluate``). Starts: ``r
 ``--pretrained none``), ``demo`` (``--init`` the shipped demo model), ``procedural`` (``--init
 --procedural PATH``), or any checkpoint path. Same epochs, image size, batch, seed and threads for all.
 Recipe: ``--recipe default`` gives each start what ``retinalab train`` would (``default_recipe``: AdamW
-1e-3 from random weights, SGD 0.01 from a checkpoint); ``--recipe same`` gives every start
-``--optimizer`` (default AdamW, so the random run is the same in both modes) at its default rate.
+1e-3 from random weights and from the procedural model, SGD 0.01 from another checkpoint); ``--recipe
+same`` gives every start ``--optimizer`` (default AdamW, so the random run is the same in both modes)
+at its default rate.
 
 Printed per start: final AP / AP50 / AP75, the best AP50 (and its epoch), wall minutes, CPU-minutes
 (wall x threads, what the run holds of the machine; also the process's own CPU time, which waiting
@@ -82,13 +83,14 @@ def start_checkpoint(start: str, procedural: Path | None) -> str | None:
     return str(path)
 
 
-def recipe(init: str | None, args: argparse.Namespace) -> tuple[str, float, float]:
-    """(optimizer, lr, weight decay) as ``retinalab train`` picks them for this start."""
+def recipe(init: str | None, args: argparse.Namespace, *, generated: bool = False) -> tuple[str, float, float]:
+    """(optimizer, lr, weight decay) as ``retinalab train`` picks them for this start (``generated``:
+    the procedurally pretrained model, which gets AdamW like random weights)."""
     from engine.cli.train import default_recipe
 
     optimizer = args.optimizer if args.recipe == "same" else None
     return default_recipe(argparse.Namespace(pretrained="none", init=init, optimizer=optimizer, lr=None,
-                                             weight_decay=None))
+                                             weight_decay=None), generated_start=generated)
 
 
 def first_reach(epochs: Sequence[dict[str, Any]], target: float) -> dict[str, Any] | None:
@@ -102,7 +104,7 @@ def train_one(start: str, data: dict[str, Path], out: Path, args: argparse.Names
     from engine.types import TrainConfig
 
     init = start_checkpoint(start, args.procedural)
-    optimizer, lr, wd = recipe(init, args)
+    optimizer, lr, wd = recipe(init, args, generated=start == "procedural")
     config = TrainConfig(data=str(data["train"]), val=str(data["test"]), out=str(out), format="coco",
                          arch="retinanet_mobilenet_v3_fpn", pretrained="none", init_checkpoint=init,
                          epochs=args.epochs, batch_size=args.batch_size, image_size=args.image_size,

@@ -65,11 +65,15 @@ def resolve_start(args: argparse.Namespace) -> Any:
                        label=label[args.pretrained], reason=f"given with --pretrained {args.pretrained}")
 
 
-def default_recipe(args: argparse.Namespace) -> tuple[str, float, float]:
-    """(optimizer, lr, weight decay): AdamW 1e-3 from scratch, SGD 0.01 for pretrained weights (``--init``
-    and the procedurally pretrained model included). ``args.pretrained`` must be resolved (not ``auto``)."""
+def default_recipe(args: argparse.Namespace, *, generated_start: bool = False) -> tuple[str, float, float]:
+    """(optimizer, lr, weight decay): AdamW 1e-3 from scratch and from the procedurally pretrained model
+    (``generated_start``), SGD 0.01 for other pretrained weights (``--init``, ImageNet, COCO).
+    ``args.pretrained`` must be resolved (not ``auto``).
+
+    Measured on raccoon (README, "A head start offline"): from the procedural model, AdamW 1e-3 reached
+    AP50 0.739 after one epoch and 0.812 after five, SGD 0.01 0.551 and 0.735."""
     from_scratch = args.pretrained == "none" and not args.init
-    optimizer = args.optimizer or ("adamw" if from_scratch else "sgd")
+    optimizer = args.optimizer or ("adamw" if from_scratch or generated_start else "sgd")
     lr = args.lr if args.lr is not None else (0.001 if optimizer == "adamw" else 0.01)
     wd = args.weight_decay if args.weight_decay is not None else (0.05 if optimizer == "adamw" else 1e-4)
     return optimizer, lr, wd
@@ -82,7 +86,7 @@ def build_config(args: argparse.Namespace, start: Any = None) -> Any:
     start = start if start is not None else resolve_start(args)
     args = argparse.Namespace(**{**vars(args), "arch": start.arch, "pretrained": start.pretrained,
                                  "init": start.init_checkpoint})
-    optimizer, lr, wd = default_recipe(args)
+    optimizer, lr, wd = default_recipe(args, generated_start=start.kind == "procedural")
     return TrainConfig(
         data=args.data, out=args.out, format=args.format, val=args.val, arch=args.arch,
         pretrained=args.pretrained, init_checkpoint=args.init, epochs=args.epochs, batch_size=args.batch_size,
