@@ -23,6 +23,7 @@ PRETRAINED_MODEL_ARCH = "retinanet_mobilenet_v3_fpn"
 
 StartKind = Literal["current", "coco", "imagenet", "procedural", "scratch"]
 _WEIGHTS_LABELS = {"coco": "COCO-pretrained weights", "imagenet": "ImageNet backbone"}
+_GIVEN_LABELS = {"none": "random weights (scratch)", **_WEIGHTS_LABELS}
 _WEIGHTS_NAMES = {"coco": "COCO weights", "imagenet": "ImageNet weights"}
 
 
@@ -45,6 +46,13 @@ class StartChoice:
 
     def describe(self) -> str:
         return f"{self.label} — {self.reason}"
+
+
+def given_start(pretrained: str, arch: str, reason: str) -> StartChoice:
+    """The start the user named rather than the best available: ``pretrained`` ``none`` (random
+    weights), ``imagenet`` or ``coco``, with ``reason`` saying where it was named."""
+    kind = "scratch" if pretrained == "none" else pretrained
+    return StartChoice(kind, arch, pretrained, label=_GIVEN_LABELS[pretrained], reason=reason)  # type: ignore[arg-type]
 
 
 def choose_start(arch: str, *, current_checkpoint: str | None = None,
@@ -78,7 +86,7 @@ def choose_start(arch: str, *, current_checkpoint: str | None = None,
                                   "on synthetic images that transfer to real photos")
     why = (f"the procedurally pretrained model is for {PRETRAINED_MODEL_ARCH} only" if arch != PRETRAINED_MODEL_ARCH
            else f"the procedurally pretrained model is not installed ({path})")
-    return StartChoice("scratch", arch, label="random weights (scratch)", reason=f"{nothing_cached}, and {why}")
+    return given_start("none", arch, reason=f"{nothing_cached}, and {why}")
 
 
 def head_start_model(checkpoint: str | None, class_names: Sequence[str]) -> str | None:

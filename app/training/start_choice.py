@@ -16,13 +16,7 @@ from typing import Any, Sequence
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from engine.start import StartChoice, choose_start, head_start_model
-
-_EXPLICIT = {
-    "coco": StartChoice("coco", "", "coco", label="COCO-pretrained weights", reason="chosen above"),
-    "imagenet": StartChoice("imagenet", "", "imagenet", label="ImageNet backbone", reason="chosen above"),
-    "scratch": StartChoice("scratch", "", label="random weights (scratch)", reason="chosen above"),
-}
+from engine.start import StartChoice, choose_start, given_start, head_start_model
 
 
 def start_for_options(options: Any, *, current_checkpoint: str | None, current_coco_arch: str | None,
@@ -37,7 +31,8 @@ def start_for_options(options: Any, *, current_checkpoint: str | None, current_c
                                 current_coco_arch=current_coco_arch)
         return StartChoice("current", options.arch, label="the current model",
                            reason="none is loaded yet: load one (Model menu) or choose another start")
-    return _EXPLICIT[options.start_from]
+    pretrained = "none" if options.start_from == "scratch" else options.start_from
+    return given_start(pretrained, options.arch, "chosen above")
 
 
 class StartChoiceView(QWidget):

@@ -53,16 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_start(args: argparse.Namespace) -> Any:
     """The run's ``engine.start.StartChoice``: ``--init`` or ``--pretrained`` as given, or the best available."""
-    from engine.start import StartChoice, choose_start
+    from engine.start import StartChoice, choose_start, given_start
 
     if args.init:
         return StartChoice("current", args.arch, init_checkpoint=args.init, label=f"checkpoint {os.path.basename(args.init)}",
                            reason="given with --init")
     if args.pretrained == "auto":
         return choose_start(args.arch)
-    label = {"none": "random weights (scratch)", "imagenet": "ImageNet backbone", "coco": "COCO-pretrained weights"}
-    return StartChoice("scratch" if args.pretrained == "none" else args.pretrained, args.arch, args.pretrained,
-                       label=label[args.pretrained], reason=f"given with --pretrained {args.pretrained}")
+    return given_start(args.pretrained, args.arch, f"given with --pretrained {args.pretrained}")
 
 
 def default_recipe(args: argparse.Namespace, *, generated_start: bool = False) -> tuple[str, float, float]:
@@ -126,14 +124,16 @@ class ProgressPrinter:
         self.stream.write(text + "\n")
         self.stream.flush()
 
-    def _epoch_figures(self, event: Any) -> str:
-        """The plain epoch line: what the live bar showed at the epoch's last batch, on one line."""
-        losses, last = event.losses, self._last_batch
-        text = (f"epoch {event.epoch}/{event.num_epochs}  step {event.step}/{event.total_steps}  "
-                f"loss {losses.get('total', float('nan')):.3f} (cls {losses.get('classification', float('nan')):.3f} "
+    @staticmethod
+    def _figures(event: Any, rate: Any) -> str:
+        """Step, losses and lr of ``event``, speed and ETA of ``rate`` (a ``batch_end`` event, or None),
+        skipped images: what the live bar shows and the plain epoch line repeats."""
+        losses = event.losses
+        text = (f"step {event.step}/{event.total_steps}  loss {losses.get('total', float('nan')):.3f} "
+                f"(cls {losses.get('classification', float('nan')):.3f} "
                 f"box {losses.get('bbox_regression', float('nan')):.3f})  lr {event.lr:.2e}")
-        if last is not None:
-            text += f"  {last.images_per_s:.1f} img/s  ETA {_duration(last.eta_s)}"
+        if rate is not None:
+            text += f"  {rate.images_per_s:.1f} img/s  ETA {_duration(rate.eta_s)}"
         if event.images_skipped:
             text += f"  skipped {event.images_skipped} images"
         return text
@@ -149,14 +149,8 @@ class ProgressPrinter:
             self._last_draw = now
             width = 20
             done = int(width * event.step / max(1, event.total_steps))
-            losses = event.losses
             text = (f"\repoch {event.epoch}/{event.num_epochs} [{'#' * done}{'.' * (width - done)}] "
-                    f"step {event.step}/{event.total_steps}  loss {losses.get('total', float('nan')):.3f} "
-                    f"(cls {losses.get('classification', float('nan')):.3f} "
-                    f"box {losses.get('bbox_regression', float('nan')):.3f})  lr {event.lr:.2e}  "
-                    f"{event.images_per_s:.1f} img/s  ETA {_duration(event.eta_s)}")
-            if event.images_skipped:
-                text += f"  skipped {event.images_skipped} images"
+                    + self._figures(event, event))
             self.stream.write(text + "\x1b[K")
             self.stream.flush()
             self._open_line = True
@@ -166,9 +160,10 @@ class ProgressPrinter:
                 self._line(f"  warning: {warning}")
         elif kind == "epoch_end":
             m = event.metrics
-            text = f"epoch {event.epoch}/{event.num_epochs}  loss {event.losses.get('total', float('nan')):.3f}"
-            if not self.live:
-                text = self._epoch_figures(event)
+            if self.live:
+                text = f"epoch {event.epoch}/{event.num_epochs}  loss {event.losses.get('total', float('nan')):.3f}"
+            else:
+                text = f"epoch {event.epoch}/{event.num_epochs}  " + self._figures(event, self._last_batch)
             if m:
                 text += f"  AP {m['AP']:.4f}  AP50 {m['AP50']:.4f}  AP75 {m['AP75']:.4f}"
             self._line(text)
